@@ -1,0 +1,75 @@
+import numpy as np
+import pytest
+
+from vision_classifier.image_encoding import decode, ENCODINGS, encode_fields, ImageError
+from vision_classifier.preprocess import to_rgb
+
+
+def rgb_image(height=4, width=5, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
+
+
+def padded(pixels, pad):
+    """Rows of `pixels` (HxWxC) followed by `pad` junk bytes each."""
+    rows = pixels.reshape(pixels.shape[0], -1)
+    junk = np.full((rows.shape[0], pad), 0xAB, np.uint8)
+    return np.hstack([rows, junk]).tobytes(), rows.shape[1] + pad
+
+
+@pytest.mark.parametrize('encoding,convert', [
+    ('rgb8', lambda p: p), ('bgr8', lambda p: p[:, :, ::-1]),
+    ('rgba8', lambda p: np.dstack([p, np.full(p.shape[:2], 7, np.uint8)])),
+    ('bgra8', lambda p: np.dstack([p[:, :, ::-1], np.full(p.shape[:2], 7, np.uint8)])),
+])
+def test_colour_encodings_with_step_padding_decode_to_the_same_rgb(encoding, convert):
+    pixels = rgb_image()
+    data, step = padded(np.ascontiguousarray(convert(pixels)), pad=3)
+    image = decode(encoding, 4, 5, step, 0, data)
+    np.testing.assert_array_equal(to_rgb(image.pixels, image.order), pixels)
+
+
+def test_decode_is_a_view_of_the_message_data():
+    data = bytearray(rgb_image().tobytes())
+    image = decode('rgb8', 4, 5, 15, 0, data)
+    data[0] = 255 - data[0]
+    assert image.pixels[0, 0, 0] == data[0]
+
+
+def test_mono8_becomes_grey_rgb():
+    grey = np.arange(20, dtype=np.uint8).reshape(4, 5)
+    data, step = padded(grey[:, :, None], pad=1)
+    image = decode('mono8', 4, 5, step, 0, data)
+    rgb = to_rgb(image.pixels, image.order)
+    assert rgb.shape == (4, 5, 3)
+    np.testing.assert_array_equal(rgb[:, :, 1], grey)
+
+
+@pytest.mark.parametrize('bigendian', [0, 1])
+def test_16_bit_encodings_keep_the_high_byte_in_either_byte_order(bigendian):
+    pixels = rgb_image()
+    words = pixels.astype(np.uint16) * 257
+    data = words.astype('>u2' if bigendian else '<u2').tobytes()
+    image = decode('rgb16', 4, 5, 30, bigendian, data)
+    np.testing.assert_array_equal(image.pixels, pixels)
+
+
+@pytest.mark.parametrize('fields,message', [
+    (('yuv422', 4, 5, 10, 0, bytes(40)), "encoding 'yuv422' not supported"),
+    (('', 4, 5, 15, 0, bytes(60)), 'encoding empty not supported'),
+    (('rgb8', 0, 5, 15, 0, b''), 'width and height must be positive'),
+    (('rgb8', 4, 5, 14, 0, bytes(56)), r'step 14 is less than width\*3 = 15'),
+    (('rgb8', 4, 5, 15, 0, bytes(59)), 'data has 59 bytes, but step\\*height = 15\\*4 = 60'),
+    (('rgb8', 4, 5, 15, 0, bytes(61)), 'data has 61 bytes'),
+    (('rgb8', 100000, 100000, 300000, 0, bytes(10)), 'over max_image_bytes'),
+    (('mono16', 2, 2, 5, 0, bytes(10)), 'step 5 is odd'),
+])
+def test_bad_fields_name_the_fault(fields, message):
+    with pytest.raises(ImageError, match=message):
+        decode(*fields)
+
+
+def test_encode_fields_round_trips():
+    pixels = rgb_image()
+    height, width, step, data = encode_fields(pixels)
+    np.testing.assert_array_equal(decode('rgb8', height, width, step, 0, data).pixels, pixels)
+    assert set(ENCODINGS) >= {'rgb8', 'bgr8', 'rgba8', 'bgra8', 'mono8'}

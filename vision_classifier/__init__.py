@@ -1,0 +1,1 @@
+"""Image classification with TensorFlow Lite models, as ROS 2 nodes configured like Viam."""

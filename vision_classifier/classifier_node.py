@@ -1,0 +1,136 @@
+"""classifier_node: subscribes `image`, publishes `~/classifications`, serves `~/get_classifications`."""
+import sys
+
+from rcl_interfaces.msg import SetParametersResult
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from sensor_msgs.msg import Image
+from vision_classifier_msgs.msg import Classification as ClassificationMsg
+from vision_classifier_msgs.msg import Classifications
+from vision_classifier_msgs.srv import GetClassifications
+
+from .image_encoding import decode_msg, DEFAULT_MAX_IMAGE_BYTES, ImageError
+from .paths import PathError, resolve_path
+from .ros_common import describe, image_qos, run_node, StartupError
+from .tflite_model import ModelConfig, ModelError, TfliteCpuModel
+from .vision import parse_label_confidences, Thresholds, VisionService
+
+DYNAMIC = ('default_minimum_confidence', 'label_confidences', 'max_classifications')
+
+
+def to_msgs(classifications):
+    return [ClassificationMsg(class_name=c.class_name, confidence=c.confidence) for c in classifications]
+
+
+class ClassifierNode(Node):
+    NODE_NAME = 'classifier'
+
+    def __init__(self, **kwargs):
+        super().__init__(self.NODE_NAME, **kwargs)
+        p = self._declare_parameters()
+        try:
+            config = ModelConfig(
+                model_path=resolve_path(p['model_path'], p['packages_dir'] or None),
+                label_path=resolve_path(p['label_path'], p['packages_dir'] or None) if p['label_path'] else '',
+                num_threads=p['num_threads'],
+                input_image_mean_value=tuple(p['input_image_mean_value']),
+                input_image_std_dev=tuple(p['input_image_std_dev']),
+                input_image_bgr=p['input_image_bgr'])
+            self.service = VisionService(TfliteCpuModel(config), self._thresholds(p))
+        except (ModelError, PathError, ValueError) as e:
+            raise StartupError(str(e)) from None
+        self.max_classifications = p['max_classifications']
+        self.max_image_bytes = p['max_image_bytes']
+        self.rejected = 0
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+        self.publisher = self.create_publisher(Classifications, '~/classifications', 10)
+        self.subscription = self.create_subscription(
+            Image, 'image', self._on_image, image_qos(p['qos_reliability']))
+        self.srv = self.create_service(GetClassifications, '~/get_classifications', self._on_get_classifications)
+        model = self.service.model
+        self.get_logger().info(
+            f'{config.model_path}: {len(model.labels)} classes, input {list(model.input_details["shape"])} '
+            f'{model.input_details["dtype"].__name__}, {config.num_threads} thread(s); '
+            f'listening on {self.subscription.topic_name}')
+
+    def _declare_parameters(self):
+        string_array, double_array = Parameter.Type.STRING_ARRAY, Parameter.Type.DOUBLE_ARRAY
+        specs = [
+            ('model_path', '', describe('Path of the .tflite model; may use ${packages.<name>}.', read_only=True)),
+            ('label_path', '', describe('Labels file, one per line; empty: the model metadata, else "1", "2", ...',
+                                        read_only=True)),
+            ('num_threads', 1, describe('CPU threads for inference.', read_only=True, int_range=(1, 256))),
+            ('packages_dir', '', describe('Folder that ${packages.<name>} resolves in; empty: '
+                                          '$VISION_CLASSIFIER_PACKAGES_DIR or ~/.viam/packages, then ament share '
+                                          'directories.', read_only=True)),
+            ('input_image_mean_value', double_array, describe(
+                'Per-channel mean for float models: (v/255 - mean)/std; empty: model metadata or 0.5.',
+                read_only=True)),
+            ('input_image_std_dev', double_array, describe('Per-channel std for float models; empty: model '
+                                                           'metadata or 0.5.', read_only=True)),
+            ('input_image_bgr', False, describe('Feed the model BGR instead of RGB.', read_only=True)),
+            ('default_minimum_confidence', 0.0, describe('Drop results below this confidence.',
+                                                         float_range=(0.0, 1.0))),
+            ('label_confidences', string_array, describe(
+                'Per-label minimums as "label:minimum"; when set, other labels are dropped.')),
+            ('max_classifications', 5, describe('Results per image, best first; 0 or less: all.')),
+            ('qos_reliability', 'best_effort', describe('Reliability of the image subscription.', read_only=True,
+                                                        choices=('best_effort', 'reliable'))),
+            ('max_image_bytes', DEFAULT_MAX_IMAGE_BYTES, describe('Images claiming more bytes are rejected.',
+                                                                  int_range=(1, 2**31 - 1))),
+        ]
+        values = {}
+        for name, default, descriptor in specs:
+            self.declare_parameter(name, default, descriptor)
+            value = self.get_parameter(name).value
+            values[name] = [] if value is None else value
+        return values
+
+    @staticmethod
+    def _thresholds(p):
+        return Thresholds.create(p['default_minimum_confidence'], parse_label_confidences(p['label_confidences']))
+
+    def _on_set_parameters(self, params):
+        changed = {p.name: p.value for p in params}
+        current = {name: self.get_parameter(name).value for name in DYNAMIC}
+        current.update(changed)
+        current['label_confidences'] = current['label_confidences'] or []
+        try:
+            thresholds = self._thresholds(current)
+        except ValueError as e:
+            return SetParametersResult(successful=False, reason=str(e))
+        self.service.thresholds = thresholds
+        self.max_classifications = current['max_classifications']
+        if 'max_image_bytes' in changed:
+            self.max_image_bytes = changed['max_image_bytes']
+        return SetParametersResult(successful=True)
+
+    def _classify(self, msg, n):
+        image = decode_msg(msg, self.max_image_bytes)
+        return self.service.classify(image.pixels, n, image.order)
+
+    def _on_image(self, msg):
+        try:
+            results = self._classify(msg, self.max_classifications)
+        except ImageError as e:
+            self.rejected += 1
+            self.get_logger().warning(f'image rejected ({self.rejected} so far): {e}', throttle_duration_sec=5.0)
+            return
+        self.publisher.publish(Classifications(header=msg.header, classifications=to_msgs(results)))
+
+    def _on_get_classifications(self, request, response):
+        response.header = request.image.header
+        try:
+            response.classifications = to_msgs(self._classify(request.image, request.n))
+            response.success = True
+        except ImageError as e:
+            response.success, response.error = False, str(e)
+        return response
+
+
+def main(args=None):
+    return run_node(ClassifierNode, args)
+
+
+if __name__ == '__main__':
+    sys.exit(main())

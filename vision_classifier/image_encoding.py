@@ -1,0 +1,61 @@
+"""Read `sensor_msgs/Image` fields as numpy views, and make image fields from arrays (no cv_bridge)."""
+from dataclasses import dataclass
+
+import numpy as np
+
+# encoding: (channels, bytes per channel, channel order)
+ENCODINGS = {
+    'rgb8': (3, 1, 'rgb'), 'bgr8': (3, 1, 'bgr'), 'rgba8': (4, 1, 'rgba'), 'bgra8': (4, 1, 'bgra'),
+    'mono8': (1, 1, 'mono'), '8UC1': (1, 1, 'mono'), '8UC3': (3, 1, 'bgr'), '8UC4': (4, 1, 'bgra'),
+    'rgb16': (3, 2, 'rgb'), 'bgr16': (3, 2, 'bgr'), 'rgba16': (4, 2, 'rgba'), 'bgra16': (4, 2, 'bgra'),
+    'mono16': (1, 2, 'mono'), '16UC1': (1, 2, 'mono'), '16UC3': (3, 2, 'bgr'),
+}
+DEFAULT_MAX_IMAGE_BYTES = 64 * 1024 * 1024
+
+
+class ImageError(ValueError):
+    """An image message that cannot be read; the message names the fault."""
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    pixels: np.ndarray   # HxWxC (C=1 for mono) uint8; a view of the message data where possible
+    order: str           # channel order, a key of preprocess.CHANNEL_ORDERS
+
+
+def decode(encoding, height, width, step, is_bigendian, data, max_bytes=DEFAULT_MAX_IMAGE_BYTES):
+    """Check the fields against each other and the data, then view the pixels; raises ImageError."""
+    if encoding not in ENCODINGS:
+        shown = repr(encoding) if encoding else 'empty'
+        raise ImageError(f'encoding {shown} not supported (supported: {", ".join(ENCODINGS)})')
+    channels, depth, order = ENCODINGS[encoding]
+    if height <= 0 or width <= 0:
+        raise ImageError(f'size {width}x{height}: width and height must be positive')
+    row_bytes = width * channels * depth
+    if step < row_bytes:
+        raise ImageError(f'step {step} is less than width*{channels * depth} = {row_bytes} bytes for {encoding}')
+    expected = step * height
+    if expected > max_bytes:
+        raise ImageError(f'claimed size {step}x{height} = {expected} bytes is over max_image_bytes {max_bytes}')
+    if len(data) != expected:
+        raise ImageError(f'data has {len(data)} bytes, but step*height = {step}*{height} = {expected}')
+    raw = np.frombuffer(data, dtype=np.uint8, count=expected)
+    if depth == 1:
+        rows = raw.reshape(height, step)[:, :row_bytes]
+        return DecodedImage(rows.reshape(height, width, channels), order)
+    if step % 2:
+        raise ImageError(f'step {step} is odd for 16-bit encoding {encoding}')
+    words = raw.view('>u2' if is_bigendian else '<u2').reshape(height, step // 2)[:, :width * channels]
+    return DecodedImage((words >> 8).astype(np.uint8).reshape(height, width, channels), order)
+
+
+def decode_msg(msg, max_bytes=DEFAULT_MAX_IMAGE_BYTES):
+    return decode(msg.encoding, msg.height, msg.width, msg.step, msg.is_bigendian, msg.data, max_bytes)
+
+
+def encode_fields(pixels, encoding='rgb8'):
+    """(height, width, step, data) of an image message for an HxWx3 uint8 array in `encoding`'s channel order."""
+    pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
+    height, width = pixels.shape[:2]
+    channels = 1 if pixels.ndim == 2 else pixels.shape[2]
+    return height, width, width * channels, pixels.tobytes()

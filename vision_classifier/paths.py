@@ -1,0 +1,44 @@
+"""Resolve Viam's `${packages.<name>}` placeholders in file paths."""
+import os
+import re
+from pathlib import Path
+
+PACKAGES_DIR_ENV = 'VISION_CLASSIFIER_PACKAGES_DIR'
+DEFAULT_PACKAGES_DIR = '~/.viam/packages'
+_PACKAGE_REF = re.compile(r'\$\{packages\.([^}]*)\}')
+
+
+class PathError(ValueError):
+    pass
+
+
+def packages_dir(explicit=None):
+    """The packages directory: `explicit`, else $VISION_CLASSIFIER_PACKAGES_DIR, else ~/.viam/packages."""
+    chosen = explicit or os.environ.get(PACKAGES_DIR_ENV) or DEFAULT_PACKAGES_DIR
+    return Path(chosen).expanduser()
+
+
+def package_root(name, explicit_packages_dir=None):
+    """`<packages dir>/<name>` if that folder exists, else the share directory of the installed ROS package `name`."""
+    if not re.fullmatch(r'[A-Za-z0-9_.\-]+', name):
+        raise PathError(f'${{packages.{name}}}: not a valid package name')
+    base = packages_dir(explicit_packages_dir)
+    candidate = base / name
+    if candidate.is_dir():
+        return candidate
+    try:
+        from ament_index_python.packages import get_package_share_directory
+        return Path(get_package_share_directory(name))
+    except (ImportError, LookupError):
+        pass
+    raise PathError(
+        f'${{packages.{name}}}: no folder {candidate} (set the packages directory with '
+        f'--packages-dir, the packages_dir parameter or ${PACKAGES_DIR_ENV}) '
+        f'and no installed ROS package named "{name}"')
+
+
+def resolve_path(path, explicit_packages_dir=None):
+    """Expand `${packages.<name>}` and `~` in `path`; returns a string."""
+    expanded = _PACKAGE_REF.sub(
+        lambda match: str(package_root(match.group(1), explicit_packages_dir)), path)
+    return os.path.expanduser(expanded)
