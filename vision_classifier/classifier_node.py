@@ -11,11 +11,12 @@ from vision_classifier_msgs.srv import GetClassifications
 
 from .image_encoding import decode_msg, DEFAULT_MAX_IMAGE_BYTES, ImageError
 from .paths import PathError, resolve_path
-from .ros_common import describe, image_qos, run_node, StartupError
+from .rate_limit import FaultLog
+from .ros_common import declared_value, describe, image_qos, run_node, StartupError, warn_on_incompatible_qos
 from .tflite_model import ModelConfig, ModelError, TfliteCpuModel
 from .vision import parse_label_confidences, Thresholds, VisionService
 
-DYNAMIC = ('default_minimum_confidence', 'label_confidences', 'max_classifications')
+DYNAMIC = ('default_minimum_confidence', 'label_confidences', 'max_classifications', 'max_image_bytes')
 
 
 def to_msgs(classifications):
@@ -39,17 +40,17 @@ class ClassifierNode(Node):
             self.service = VisionService(TfliteCpuModel(config), self._thresholds(p))
         except (ModelError, PathError, ValueError) as e:
             raise StartupError(str(e)) from None
-        self.max_classifications = p['max_classifications']
-        self.max_image_bytes = p['max_image_bytes']
-        self.rejected = 0
+        self.dynamic = {name: p[name] for name in DYNAMIC}
+        self.faults = FaultLog()
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self.publisher = self.create_publisher(Classifications, '~/classifications', 10)
         self.subscription = self.create_subscription(
-            Image, 'image', self._on_image, image_qos(p['qos_reliability']))
+            Image, 'image', self._on_image, image_qos(p['qos_reliability']),
+            event_callbacks=warn_on_incompatible_qos(self, self.resolve_topic_name('image')))
         self.srv = self.create_service(GetClassifications, '~/get_classifications', self._on_get_classifications)
         model = self.service.model
         self.get_logger().info(
-            f'{config.model_path}: {len(model.labels)} classes, input {list(model.input_details["shape"])} '
+            f'{config.model_path}: {len(model.labels)} classes, input {model.input_details["shape"].tolist()} '
             f'{model.input_details["dtype"].__name__}, {config.num_threads} thread(s); '
             f'listening on {self.subscription.topic_name}')
 
@@ -74,16 +75,16 @@ class ClassifierNode(Node):
             ('label_confidences', string_array, describe(
                 'Per-label minimums as "label:minimum"; when set, other labels are dropped.')),
             ('max_classifications', 5, describe('Results per image, best first; 0 or less: all.')),
-            ('qos_reliability', 'best_effort', describe('Reliability of the image subscription.', read_only=True,
-                                                        choices=('best_effort', 'reliable'))),
+            ('qos_reliability', 'reliable', describe(
+                'Reliability of the image subscription; best_effort receives no large images between processes '
+                'with Fast DDS defaults (README, "Large images").', read_only=True,
+                choices=('best_effort', 'reliable'))),
             ('max_image_bytes', DEFAULT_MAX_IMAGE_BYTES, describe('Images claiming more bytes are rejected.',
                                                                   int_range=(1, 2**31 - 1))),
         ]
         values = {}
         for name, default, descriptor in specs:
-            self.declare_parameter(name, default, descriptor)
-            value = self.get_parameter(name).value
-            values[name] = [] if value is None else value
+            values[name] = declared_value(self, name, default, descriptor)
         return values
 
     @staticmethod
@@ -91,30 +92,27 @@ class ClassifierNode(Node):
         return Thresholds.create(p['default_minimum_confidence'], parse_label_confidences(p['label_confidences']))
 
     def _on_set_parameters(self, params):
-        changed = {p.name: p.value for p in params}
-        current = {name: self.get_parameter(name).value for name in DYNAMIC}
-        current.update(changed)
-        current['label_confidences'] = current['label_confidences'] or []
+        values = dict(self.dynamic, **{p.name: p.value for p in params if p.name in DYNAMIC})
+        values['label_confidences'] = values['label_confidences'] or []
         try:
-            thresholds = self._thresholds(current)
+            thresholds = self._thresholds(values)
         except ValueError as e:
             return SetParametersResult(successful=False, reason=str(e))
+        self.dynamic = values
         self.service.thresholds = thresholds
-        self.max_classifications = current['max_classifications']
-        if 'max_image_bytes' in changed:
-            self.max_image_bytes = changed['max_image_bytes']
         return SetParametersResult(successful=True)
 
     def _classify(self, msg, n):
-        image = decode_msg(msg, self.max_image_bytes)
+        image = decode_msg(msg, self.dynamic['max_image_bytes'])
         return self.service.classify(image.pixels, n, image.order)
 
     def _on_image(self, msg):
         try:
-            results = self._classify(msg, self.max_classifications)
+            results = self._classify(msg, self.dynamic['max_classifications'])
         except ImageError as e:
-            self.rejected += 1
-            self.get_logger().warning(f'image rejected ({self.rejected} so far): {e}', throttle_duration_sec=5.0)
+            if self.faults.report(e.kind):
+                self.get_logger().warning(f'image rejected: {e} ({self.faults.counts[e.kind]} {e.kind} faults, '
+                                          f'{self.faults.total} in all; repeats are logged every 5 s)')
             return
         self.publisher.publish(Classifications(header=msg.header, classifications=to_msgs(results)))
 

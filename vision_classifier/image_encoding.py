@@ -14,7 +14,11 @@ DEFAULT_MAX_IMAGE_BYTES = 64 * 1024 * 1024
 
 
 class ImageError(ValueError):
-    """An image message that cannot be read; the message names the fault."""
+    """An image message that cannot be read; the message names the fault, `kind` classifies it."""
+
+    def __init__(self, kind, message):
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -27,24 +31,24 @@ def decode(encoding, height, width, step, is_bigendian, data, max_bytes=DEFAULT_
     """Check the fields against each other and the data, then view the pixels; raises ImageError."""
     if encoding not in ENCODINGS:
         shown = repr(encoding) if encoding else 'empty'
-        raise ImageError(f'encoding {shown} not supported (supported: {", ".join(ENCODINGS)})')
+        raise ImageError('encoding', f'encoding {shown} not supported (supported: {", ".join(ENCODINGS)})')
     channels, depth, order = ENCODINGS[encoding]
     if height <= 0 or width <= 0:
-        raise ImageError(f'size {width}x{height}: width and height must be positive')
+        raise ImageError('size', f'size {width}x{height}: width and height must be positive')
     row_bytes = width * channels * depth
     if step < row_bytes:
-        raise ImageError(f'step {step} is less than width*{channels * depth} = {row_bytes} bytes for {encoding}')
+        raise ImageError('step', f'step {step} is less than width*{channels * depth} = {row_bytes} bytes for {encoding}')
     expected = step * height
     if expected > max_bytes:
-        raise ImageError(f'claimed size {step}x{height} = {expected} bytes is over max_image_bytes {max_bytes}')
+        raise ImageError('too_large', f'claimed size {step}x{height} = {expected} bytes is over max_image_bytes {max_bytes}')
     if len(data) != expected:
-        raise ImageError(f'data has {len(data)} bytes, but step*height = {step}*{height} = {expected}')
+        raise ImageError('data_length', f'data has {len(data)} bytes, but step*height = {step}*{height} = {expected}')
     raw = np.frombuffer(data, dtype=np.uint8, count=expected)
     if depth == 1:
         rows = raw.reshape(height, step)[:, :row_bytes]
         return DecodedImage(rows.reshape(height, width, channels), order)
     if step % 2:
-        raise ImageError(f'step {step} is odd for 16-bit encoding {encoding}')
+        raise ImageError('step', f'step {step} is odd for 16-bit encoding {encoding}')
     words = raw.view('>u2' if is_bigendian else '<u2').reshape(height, step // 2)[:, :width * channels]
     return DecodedImage((words >> 8).astype(np.uint8).reshape(height, width, channels), order)
 

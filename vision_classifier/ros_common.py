@@ -3,6 +3,8 @@ import sys
 
 import rclpy
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+from rclpy.event_handler import qos_policy_name_from_kind, SubscriptionEventCallbacks
+from rclpy.exceptions import ParameterException, ParameterUninitializedException
 from rclpy.executors import ExternalShutdownException
 from rclpy.qos import QoSProfile, qos_profile_sensor_data, ReliabilityPolicy
 from sensor_msgs.msg import Image
@@ -28,12 +30,31 @@ def describe(description, read_only=False, float_range=None, int_range=None, cho
     return descriptor
 
 
+def declared_value(node, name, default, descriptor):
+    """Declare a parameter and return its value; an array declared by type alone and left unset gives []."""
+    node.declare_parameter(name, default, descriptor)
+    try:
+        return node.get_parameter(name).value
+    except ParameterUninitializedException:
+        return []
+
+
 def image_qos(reliability, depth=1):
     """Sensor-data QoS (keep last `depth`) with the chosen reliability."""
     if reliability not in QOS_RELIABILITY:
         raise StartupError(f'qos_reliability: expected one of {", ".join(QOS_RELIABILITY)}, got {reliability!r}')
     return QoSProfile(history=qos_profile_sensor_data.history, depth=depth,
                       reliability=QOS_RELIABILITY[reliability], durability=qos_profile_sensor_data.durability)
+
+
+def warn_on_incompatible_qos(node, topic_hint):
+    """Event callbacks that say why a publisher does not connect (e.g. best_effort camera, reliable reader)."""
+    def on_incompatible(event):
+        policy = qos_policy_name_from_kind(event.last_policy_kind)
+        node.get_logger().warning(
+            f'a publisher on {topic_hint} has incompatible QoS ({policy}); its images are not received. '
+            'For a best_effort camera set qos_reliability:=best_effort (see README, "Large images").')
+    return SubscriptionEventCallbacks(incompatible_qos=on_incompatible)
 
 
 def image_msg(pixels, encoding, header):
@@ -49,7 +70,7 @@ def run_node(node_class, args=None):
     try:
         node = node_class()
         rclpy.spin(node)
-    except StartupError as e:
+    except (StartupError, ParameterException) as e:
         print(f'[{node_class.NODE_NAME}] cannot start: {e}', file=sys.stderr)
         return 1
     except (KeyboardInterrupt, ExternalShutdownException):
