@@ -26,8 +26,8 @@ def to_msgs(classifications):
 class ClassifierNode(Node):
     NODE_NAME = 'classifier'
 
-    def __init__(self, **kwargs):
-        super().__init__(self.NODE_NAME, **kwargs)
+    def __init__(self, node_name=NODE_NAME, **kwargs):
+        super().__init__(node_name, **kwargs)
         p = self._declare_parameters()
         try:
             config = ModelConfig(

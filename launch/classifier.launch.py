@@ -1,0 +1,40 @@
+"""Run a Viam robot config (JSON) as ROS 2 nodes: `ros2 launch vision_classifier classifier.launch.py config:=robot.json`.
+
+A wrong config fails before any node starts, with one line per problem naming its place in the JSON.
+"""
+import os
+
+from ament_index_python.packages import get_package_share_directory
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, LogInfo, OpaqueFunction
+from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import Node
+
+from vision_classifier.config import ConfigError, load, translate
+
+
+def nodes_from_config(context):
+    path = LaunchConfiguration('config').perform(context)
+    packages_dir = LaunchConfiguration('packages_dir').perform(context) or None
+    try:
+        plan = translate(load(path), packages_dir)
+    except ConfigError as e:
+        raise RuntimeError(f'{path}: {len(e.problems)} problem(s):\n' + '\n'.join(e.problems)) from None
+    actions = [LogInfo(msg=f'{path}: {warning}') for warning in plan.warnings]
+    for spec in plan.nodes:
+        actions.append(Node(package='vision_classifier', executable=spec.executable, name=spec.name,
+                            parameters=[spec.parameters], remappings=list(spec.remappings), output='screen',
+                            emulate_tty=True))
+    return actions
+
+
+def generate_launch_description():
+    default_config = os.path.join(get_package_share_directory('vision_classifier'), 'config', 'default.json')
+    return LaunchDescription([
+        DeclareLaunchArgument('config', default_value=default_config,
+                              description='Viam robot config (JSON) with cameras, mlmodel and vision services'),
+        DeclareLaunchArgument('packages_dir', default_value='',
+                              description='Folder where ${packages.<name>} resolves; empty: '
+                                          '$VISION_CLASSIFIER_PACKAGES_DIR, ~/.viam/packages, then ament shares'),
+        OpaqueFunction(function=nodes_from_config),
+    ])
