@@ -106,15 +106,18 @@ class ClassifierNode(Node):
         image = decode_msg(msg, self.dynamic['max_image_bytes'])
         return self.service.classify(image.pixels, n, image.order)
 
+    def classifications_for(self, msg):
+        """The Classifications message for an Image message; raises ImageError for a bad image."""
+        results = self._classify(msg, self.dynamic['max_classifications'])
+        return Classifications(header=msg.header, classifications=to_msgs(results))
+
     def _on_image(self, msg):
         try:
-            results = self._classify(msg, self.dynamic['max_classifications'])
+            self.publisher.publish(self.classifications_for(msg))
         except ImageError as e:
             if self.faults.report(e.kind):
                 self.get_logger().warning(f'image rejected: {e} ({self.faults.counts[e.kind]} {e.kind} faults, '
                                           f'{self.faults.total} in all; repeats are logged every 5 s)')
-            return
-        self.publisher.publish(Classifications(header=msg.header, classifications=to_msgs(results)))
 
     def _on_get_classifications(self, request, response):
         response.header = request.image.header
