@@ -1,0 +1,86 @@
+import numpy as np
+import pytest
+
+from vision_classifier.drawing import draw_classifications, filter_for_overlay
+from vision_classifier.vision import Classification as C
+
+RESULTS = [C('cup', 0.2), C('Tabby', 0.7), C('espresso', 0.05), C('tiger cat', 0.4)]
+
+
+def background(height=240, width=320):
+    """A gradient, so that any change to a pixel shows."""
+    y, x = np.mgrid[:height, :width]
+    return np.dstack([x * 255 // width, y * 255 // height, np.full_like(x, 100)]).astype(np.uint8)
+
+
+def changed(out, src):
+    return np.any(out != src, axis=2)
+
+
+def red_pixels(image, order='rgb'):
+    r, g, b = np.moveaxis(image if order == 'rgb' else image[..., ::-1], 2, 0).astype(int)
+    return (r > 200) & (g < 60) & (b < 60)
+
+
+def test_filter_threshold_max_and_order():
+    assert filter_for_overlay(RESULTS) == [C('Tabby', 0.7)]
+    assert filter_for_overlay(RESULTS, 0.2, 5) == [C('Tabby', 0.7), C('tiger cat', 0.4), C('cup', 0.2)]
+    assert filter_for_overlay(RESULTS, 0.9, 5) == []
+    for everything in (0, -1):
+        assert [c.class_name for c in filter_for_overlay(RESULTS, max_classifications=everything)] == \
+            ['Tabby', 'tiger cat', 'cup', 'espresso']
+
+
+def test_filter_valid_labels_are_case_insensitive_and_applied_before_max():
+    assert filter_for_overlay(RESULTS, valid_labels=['CUP', 'tabby'], max_classifications=0) == \
+        [C('Tabby', 0.7), C('cup', 0.2)]
+    # Viam would take the top 1 (Tabby) and then drop it; we show the best valid one.
+    assert filter_for_overlay(RESULTS, valid_labels=['espresso']) == [C('espresso', 0.05)]
+    assert filter_for_overlay(RESULTS, 0.1, valid_labels=['espresso']) == []
+
+
+@pytest.mark.parametrize('order', ['rgb', 'bgr'])
+def test_text_is_red_in_the_top_left_only(order):
+    src = background()
+    before = src.copy()
+    out = draw_classifications(src, [C('tabby', 0.91)], order=order)
+    assert np.array_equal(src, before) and out is not src
+    diff = changed(out, src)
+    rows, cols = np.flatnonzero(diff.any(1)), np.flatnonzero(diff.any(0))
+    assert 28 <= rows.min() <= 32 and rows.max() < 70 and 28 <= cols.min() <= 32
+    assert not diff[120:, 160:].any()
+    assert red_pixels(out, order)[rows.min():rows.max() + 1].sum() > 100
+    other = 'bgr' if order == 'rgb' else 'rgb'
+    assert red_pixels(out, other).sum() < red_pixels(out, order).sum() / 10
+
+
+def test_more_lines_reach_further_down_and_the_note_is_not_red():
+    src = background(480, 640)
+    bottoms = [np.flatnonzero(changed(draw_classifications(src, RESULTS[:n]), src).any(1)).max() for n in (1, 2, 3)]
+    assert 25 <= bottoms[1] - bottoms[0] <= 35 and 25 <= bottoms[2] - bottoms[1] <= 35
+    plain = draw_classifications(src, RESULTS[:1])
+    noted = draw_classifications(src, RESULTS[:1], note='results from 0.40 s earlier')
+    note_rows = slice(bottoms[0] + 2, bottoms[1] + 1)
+    assert changed(noted, plain)[note_rows].sum() > 100 and not red_pixels(noted)[note_rows].any()
+    assert np.array_equal(noted[:bottoms[0] - 5], plain[:bottoms[0] - 5])
+
+
+def test_no_lines_copy_and_read_only_input():
+    src = background()
+    src.setflags(write=False)
+    out = draw_classifications(src, [])
+    assert np.array_equal(out, src) and out.flags.writeable
+    assert changed(draw_classifications(src, [C('cup', 0.5)]), src).any()
+
+
+def test_small_images_keep_the_text_inside():
+    src = background(120, 160)
+    diff = changed(draw_classifications(src, [C('a long label name', 0.5), C('cup', 0.25)]), src)
+    assert diff.any() and not diff[:, -2:].any() and not diff[-2:].any()
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match='order'):
+        draw_classifications(background(), [], order='yuv')
+    with pytest.raises(ValueError, match='HxWx3'):
+        draw_classifications(np.zeros((10, 10), np.uint8), [])
