@@ -23,6 +23,8 @@ setup(
     entry_points={
         'console_scripts': [
             'classifier_node = vision_classifier.classifier_node:main',
+            'overlay_node = vision_classifier.overlay_node:main',
+            'camera_node = vision_classifier.camera_node:main',
             'vision_classifier = vision_classifier.cli:main',
         ],
     },
