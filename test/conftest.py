@@ -39,10 +39,10 @@ def photos():
 class NodeProcess:
     """A node run as `python -m module --ros-args ...` in its own process; stderr kept in a file."""
 
-    def __init__(self, module, ros_args=(), log_dir=None, name='node'):
+    def __init__(self, module, args=(), log_dir=None, name='node'):
         self.log_path = Path(log_dir) / f'{name}.log'
         self._log = open(self.log_path, 'w')
-        self.proc = subprocess.Popen([sys.executable, '-m', module, '--ros-args', *ros_args],
+        self.proc = subprocess.Popen([sys.executable, '-m', module, *args],
                                      stdout=self._log, stderr=subprocess.STDOUT, cwd=ROOT)
 
     def log(self):
@@ -75,8 +75,9 @@ class NodeProcess:
 def start_node(tmp_path):
     started = []
 
-    def start(module, *ros_args, name='node'):
-        process = NodeProcess(module, ros_args, tmp_path, name)
+    def start(module, *ros_args, name='node', args=None):
+        """`python -m module --ros-args *ros_args`, or `python -m module *args` when args are given."""
+        process = NodeProcess(module, ('--ros-args', *ros_args) if args is None else args, tmp_path, name)
         started.append(process)
         return process
     yield start

@@ -1,0 +1,39 @@
+"""The launch file against the real launch / launch_ros API; skipped where they are not installed."""
+import importlib.util
+
+import pytest
+
+from conftest import ROOT
+
+launch = pytest.importorskip('launch')
+launch_ros = pytest.importorskip('launch_ros')
+
+
+def load_launch_module():
+    spec = importlib.util.spec_from_file_location('classifier_launch', ROOT / 'launch' / 'classifier.launch.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_default_config_becomes_the_expected_nodes():
+    module = load_launch_module()
+    description = module.generate_launch_description()
+    context = launch.LaunchContext()
+    for action in description.entities:
+        if isinstance(action, launch.actions.DeclareLaunchArgument):
+            action.execute(context)
+    context.launch_configurations['config'] = str(ROOT / 'config' / 'default.json')
+    nodes = [a for a in module.nodes_from_config(context) if isinstance(a, launch_ros.actions.Node)]
+    assert sorted(n.node_executable for n in nodes) == ['camera_node', 'classifier_node', 'overlay_node']
+    assert {n.node_package for n in nodes} == {'vision_classifier'}
+
+
+def test_wrong_config_fails_before_any_node(tmp_path):
+    module = load_launch_module()
+    config = tmp_path / 'robot.json'
+    config.write_text('{"services": [{"name": "v", "type": "vision", "model": "mlmodel", "attributes": {}}]}')
+    context = launch.LaunchContext()
+    context.launch_configurations.update(config=str(config), packages_dir='')
+    with pytest.raises(RuntimeError, match=r'services\[0\].attributes.mlmodel_name: required'):
+        module.nodes_from_config(context)
