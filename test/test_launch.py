@@ -1,5 +1,6 @@
 """The launch file against the real launch / launch_ros API; skipped where they are not installed."""
 import importlib.util
+import os
 
 import pytest
 
@@ -27,6 +28,8 @@ def test_default_config_becomes_the_expected_nodes():
     nodes = [a for a in module.nodes_from_config(context) if isinstance(a, launch_ros.actions.Node)]
     assert sorted(n.node_executable for n in nodes) == ['camera_node', 'classifier_node', 'overlay_node']
     assert {n.node_package for n in nodes} == {'vision_classifier'}
+    profile = context.launch_configurations['fastdds_profile']
+    assert profile.endswith('fastdds_large_images.xml') or profile == os.environ.get('FASTDDS_DEFAULT_PROFILES_FILE')
 
 
 def test_wrong_config_fails_before_any_node(tmp_path):
@@ -34,6 +37,6 @@ def test_wrong_config_fails_before_any_node(tmp_path):
     config = tmp_path / 'robot.json'
     config.write_text('{"services": [{"name": "v", "type": "vision", "model": "mlmodel", "attributes": {}}]}')
     context = launch.LaunchContext()
-    context.launch_configurations.update(config=str(config), packages_dir='')
+    context.launch_configurations.update(config=str(config), packages_dir='', fastdds_profile='')
     with pytest.raises(RuntimeError, match=r'services\[0\].attributes.mlmodel_name: required'):
         module.nodes_from_config(context)

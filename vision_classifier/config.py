@@ -10,12 +10,14 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .paths import PathError, resolve_path
+from .paths import resolve_path
 
 CAMERA_MODELS = ('webcam', 'image_file', 'fake', 'video_file', 'image_folder', 'transform')
 DEFAULT_FRAME_RATE = {'webcam': 30.0, 'video_file': 30.0, 'image_file': 10.0, 'image_folder': 10.0, 'fake': 10.0}
 DEFAULT_MAX_CLASSIFICATIONS = 5
-NODE_NAME = re.compile(r'[A-Za-z][A-Za-z0-9_]*')
+# Ranges the nodes declare for these parameters (camera_node, classifier_node): checked here to name the place
+NODE_LIMITS = {'width': (0, 16384), 'height': (0, 16384), 'frame_rate': (0.01, 1000.0), 'num_threads': (1, 256)}
+NODE_NAME = re.compile(r'[A-Za-z][A-Za-z0-9_]{0,199}')  # ROS takes topics (/<name>/...) of up to 247 characters
 KNOWN = {
     'tflite_cpu': {'model_path', 'label_path', 'num_threads'},
     'vision': {'mlmodel_name', 'default_minimum_confidence', 'label_confidences', 'label_path',
@@ -68,17 +70,48 @@ def image_topic(camera_name, model):
 def load(path):
     """Read a config file; unreadable files and JSON syntax errors become ConfigError."""
     try:
-        text = Path(path).read_text()
+        text = Path(path).read_text(encoding='utf-8')
     except OSError as e:
         raise ConfigError([f'{path}: cannot read: {e.strerror or e}']) from None
+    except UnicodeDecodeError as e:
+        raise ConfigError([f'{path}: not UTF-8 text: byte {e.start}: {e.reason}']) from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
         raise ConfigError([f'{path}: invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}']) from None
+    except RecursionError:
+        raise ConfigError([f'{path}: invalid JSON: nested too deeply']) from None
+    except ValueError as e:  # e.g. an integer of more digits than Python converts
+        raise ConfigError([f'{path}: invalid JSON: {e}']) from None
 
 
 def _is_number(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    """A finite number (JSON integers too large for a float are not)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def _is_int(value, minimum=-2**63, maximum=2**63 - 1):
+    """An integer from `minimum` to `maximum`, by default one ROS parameters can hold (int64)."""
+    return isinstance(value, int) and not isinstance(value, bool) and minimum <= value <= maximum
+
+
+def _shown(value):
+    """The start of a value's JSON, for messages."""
+    try:
+        text = json.dumps(value)
+    except (RecursionError, ValueError):  # nested too deeply, or an integer too long to print
+        return _type_name(value)
+    return text if len(text) <= 60 else text[:57] + '...'
+
+
+def _one_line(text):
+    """`text` with line breaks and other unprintable characters (from names in the config) escaped."""
+    return text if text.isprintable() else ''.join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _type_name(value):
@@ -94,7 +127,9 @@ class _Reader:
         self.packages_dir = packages_dir
 
     def fail(self, where, message):
-        self.problems.append(f'{where}: {message}')
+        problem = _one_line(f'{where}: {message}')
+        if problem not in self.problems:  # e.g. an mlmodel's fault, found by each vision service that uses it
+            self.problems.append(problem)
 
     def object(self, value, where):
         if isinstance(value, dict):
@@ -102,7 +137,7 @@ class _Reader:
         self.fail(where, f'expected an object, got {_type_name(value)}')
         return None
 
-    def get(self, attrs, where, key, kind, required=False, default=None):
+    def get(self, attrs, where, key, kind, required=False, default=None, limits=None):
         if key not in attrs or attrs[key] is None:
             if required:
                 self.fail(f'{where}.{key}', 'required')
@@ -114,9 +149,9 @@ class _Reader:
             'number': (_is_number, 'a number'),
             'positive': (lambda v: _is_number(v) and v > 0, 'a number above 0'),
             'unit': (lambda v: _is_number(v) and 0 <= v <= 1, 'a number from 0 to 1'),
-            'integer': (lambda v: isinstance(v, int) and not isinstance(v, bool), 'an integer'),
-            'count': (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, 'an integer of at least 1'),
-            'size': (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, 'an integer of at least 0'),
+            'integer': (_is_int, 'an integer'),
+            'count': (lambda v: _is_int(v, 1), 'an integer of at least 1'),
+            'size': (lambda v: _is_int(v, 0), 'an integer of at least 0'),
             'strings': (lambda v: isinstance(v, list) and all(isinstance(s, str) for s in v), 'an array of strings'),
             'three': (lambda v: isinstance(v, list) and len(v) in (1, 3) and all(map(_is_number, v)),
                       'an array of 1 or 3 numbers'),
@@ -126,7 +161,11 @@ class _Reader:
         }
         check, expected = checks[kind]
         if not check(value):
-            self.fail(place, f'expected {expected}, got {json.dumps(value)[:60]}')
+            beyond = ' (beyond 64 bits)' if _is_int(value, -math.inf, math.inf) and not _is_int(value) else ''
+            self.fail(place, f'expected {expected}, got {_shown(value)}{beyond}')
+            return default
+        if limits and not limits[0] <= value <= limits[1]:
+            self.fail(place, f'expected {limits[0]} to {limits[1]}, got {_shown(value)}')
             return default
         return value
 
@@ -136,16 +175,20 @@ class _Reader:
             return ''
         try:
             resolved = resolve_path(raw, self.packages_dir)
-        except PathError as e:
+            if must_exist and not Path(resolved).is_file():
+                self.fail(f'{where}.{key}', f'no such file {resolved}')
+        except ValueError as e:  # PathError, or a path the OS cannot take (a NUL character, a bad package name)
             self.fail(f'{where}.{key}', str(e))
             return ''
-        if must_exist and not Path(resolved).is_file():
-            self.fail(f'{where}.{key}', f'no such file {resolved}')
+        except OSError as e:  # e.g. a name too long for the file system
+            self.fail(f'{where}.{key}', f'{e.strerror or e}: {_shown(raw)}')
+            return ''
         return str(Path(resolved).absolute())
 
     def unknown(self, attrs, where, model):
         for key in sorted(set(attrs) - KNOWN[model]):
-            self.warnings.append(f'{where}.{key}: unknown attribute for {model}, ignored')
+            if (warning := _one_line(f'{where}.{key}: unknown attribute for {model}, ignored')) not in self.warnings:
+                self.warnings.append(warning)
 
 
 def _kind(entry, default_api):
@@ -190,21 +233,21 @@ def translate(config, packages_dir=None):
     mlmodels, visions, cameras = {}, {}, {}
     for where, name, kind, model, attrs in _entries(config, 'services', reader):
         table, expected_model = {'mlmodel': (mlmodels, 'tflite_cpu'), 'vision': (visions, 'mlmodel')}.get(
-            kind, (None, None))
+            kind if isinstance(kind, str) else None, (None, None))
         if table is None:
-            reader.fail(f'{where}.type', f'unknown service type {json.dumps(kind)} (supported: mlmodel, vision)')
+            reader.fail(f'{where}.type', f'unknown service type {_shown(kind)} (supported: mlmodel, vision)')
         elif model != expected_model:
-            reader.fail(f'{where}.model', f'unknown {kind} model {json.dumps(model)} (supported: {expected_model})')
+            reader.fail(f'{where}.model', f'unknown {kind} model {_shown(model)} (supported: {expected_model})')
         elif name in table:
             reader.fail(f'{where}.name', f'duplicate {kind} service name "{name}" (also {table[name][0]})')
         else:
             table[name] = (where, attrs)
     for where, name, kind, model, attrs in _entries(config, 'components', reader):
         if kind != 'camera':
-            reader.fail(f'{where}.type', f'unknown component type {json.dumps(kind)} (supported: camera)')
+            reader.fail(f'{where}.type', f'unknown component type {_shown(kind)} (supported: camera)')
         elif model not in CAMERA_MODELS:
             reader.fail(f'{where}.model',
-                        f'unknown camera model {json.dumps(model)} (supported: {", ".join(CAMERA_MODELS)})')
+                        f'unknown camera model {_shown(model)} (supported: {", ".join(CAMERA_MODELS)})')
         elif name in cameras:
             reader.fail(f'{where}.name', f'duplicate camera name "{name}" (also {cameras[name][0]})')
         else:
@@ -216,7 +259,7 @@ def translate(config, packages_dir=None):
     for name, where in [(n, w) for n, (w, _) in visions.items()] + [(n, c[0]) for n, c in cameras.items()]:
         if not NODE_NAME.fullmatch(name):
             reader.fail(f'{where}.name', f'"{name}" is not a valid ROS node name '
-                        '(letters, digits and _, starting with a letter)')
+                        '(letters, digits and _, starting with a letter, at most 200)')
 
     plan = Plan()
     classifier_sources = {}
@@ -247,9 +290,10 @@ def _camera(reader, name, where, model, attrs):
     parameters = {
         'source_type': model,
         'source_path': source_path,
-        'width': reader.get(attrs, at, width_key, 'size', default=0),
-        'height': reader.get(attrs, at, height_key, 'size', default=0),
-        'frame_rate': float(reader.get(attrs, at, 'frame_rate', 'positive', default=DEFAULT_FRAME_RATE[model])),
+        'width': reader.get(attrs, at, width_key, 'size', default=0, limits=NODE_LIMITS['width']),
+        'height': reader.get(attrs, at, height_key, 'size', default=0, limits=NODE_LIMITS['height']),
+        'frame_rate': float(reader.get(attrs, at, 'frame_rate', 'positive', default=DEFAULT_FRAME_RATE[model],
+                                       limits=NODE_LIMITS['frame_rate'])),
         'frame_id': name,
     }
     return NodeSpec(name, 'camera_node', parameters, (('image_raw', image_topic(name, model)),))
@@ -269,7 +313,7 @@ def _overlay(reader, name, where, attrs, cameras, visions, classifier_sources):
     for i, step in steps:
         place = f'{at}.pipeline[{i}]'
         if step.get('type') != 'classifications':
-            reader.fail(f'{place}.type', f'unsupported step type {json.dumps(step.get("type"))} '
+            reader.fail(f'{place}.type', f'unsupported step type {_shown(step.get("type"))} '
                         '(supported: classifications)')
             continue
         if classifier is not None:
@@ -317,7 +361,8 @@ def _classifier(reader, name, where, attrs, mlmodels, cameras, classifier_source
         if parameters['model_path'] and not parameters['model_path'].endswith('.tflite'):
             reader.fail(f'{mat}.model_path', 'expected a .tflite file')
         parameters['label_path'] = reader.path(model_attrs, mat, 'label_path', must_exist=True)
-        parameters['num_threads'] = reader.get(model_attrs, mat, 'num_threads', 'count', default=1)
+        parameters['num_threads'] = reader.get(model_attrs, mat, 'num_threads', 'count', default=1,
+                                               limits=NODE_LIMITS['num_threads'])
     if 'label_path' in attrs:
         parameters['label_path'] = reader.path(attrs, at, 'label_path', must_exist=True)
     for key in ('input_image_mean_value', 'input_image_std_dev'):

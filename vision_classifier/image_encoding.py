@@ -11,6 +11,7 @@ ENCODINGS = {
     'mono16': (1, 2, 'mono'), '16UC1': (1, 2, 'mono'), '16UC3': (3, 2, 'bgr'),
 }
 DEFAULT_MAX_IMAGE_BYTES = 64 * 1024 * 1024
+MAX_SHOWN = 40  # characters of an unknown encoding quoted in the error (any node may send megabytes)
 
 
 class ImageError(ValueError):
@@ -30,7 +31,7 @@ class DecodedImage:
 def decode(encoding, height, width, step, is_bigendian, data, max_bytes=DEFAULT_MAX_IMAGE_BYTES):
     """Check the fields against each other and the data, then view the pixels; raises ImageError."""
     if encoding not in ENCODINGS:
-        shown = repr(encoding) if encoding else 'empty'
+        shown = (repr(encoding[:MAX_SHOWN]) + ('...' if len(encoding) > MAX_SHOWN else '')) if encoding else 'empty'
         raise ImageError('encoding', f'encoding {shown} not supported (supported: {", ".join(ENCODINGS)})')
     channels, depth, order = ENCODINGS[encoding]
     if height <= 0 or width <= 0:

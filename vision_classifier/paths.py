@@ -31,6 +31,8 @@ def package_root(name, explicit_packages_dir=None):
         return Path(get_package_share_directory(name))
     except (ImportError, LookupError):
         pass
+    except ValueError as e:  # ament rejects names that cannot be ROS package names
+        raise PathError(f'${{packages.{name}}}: no folder {candidate} and {e}') from None
     raise PathError(
         f'${{packages.{name}}}: no folder {candidate} (set the packages directory with '
         f'--packages-dir, the packages_dir parameter or ${PACKAGES_DIR_ENV}) '

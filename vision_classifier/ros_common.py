@@ -6,6 +6,7 @@ from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescri
 from rclpy.event_handler import qos_policy_name_from_kind, SubscriptionEventCallbacks
 from rclpy.exceptions import ParameterException, ParameterUninitializedException
 from rclpy.executors import ExternalShutdownException
+from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
 from rclpy.qos import QoSProfile, qos_profile_sensor_data, ReliabilityPolicy
 from sensor_msgs.msg import Image
 
@@ -75,6 +76,10 @@ def run_node(node_class, args=None):
         return 1
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except _rclpy.RCLError:
+        if node is None or node.context.ok():
+            raise
+        # a publish that raced Ctrl-C's shutdown of the context
     finally:
         if node is not None:
             node.destroy_node()

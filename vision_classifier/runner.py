@@ -1,8 +1,10 @@
 """Run every node of a translated config in one process, on one executor (for machines without ros2 launch)."""
+import sys
 import threading
 import time
 
 import rclpy
+from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import Image
@@ -75,8 +77,8 @@ def run(plan, frames=0, duration=0.0, echo=print, args=None):
                 break
         executor.shutdown()
         return 0
-    except StartupError as e:
-        print(f'cannot start: {e}')
+    except (StartupError, ParameterException) as e:
+        print(f'cannot start: {e}', file=sys.stderr)
         return 1
     except (KeyboardInterrupt, ExternalShutdownException):
         return 0

@@ -47,6 +47,8 @@ def _read_model_file(path):
     if not path:
         raise ModelError('model_path: required')
     file = Path(path)
+    if file.is_dir():
+        raise ModelError(f'model_path {path}: is a directory, not a model file')
     if not file.is_file():
         raise ModelError(f'model_path {path}: no such file')
     try:
@@ -98,6 +100,8 @@ class TfliteCpuModel:
 
     @staticmethod
     def _pick_output(outputs, path):
+        if not outputs:
+            raise ModelError(f'model_path {path}: the model has no output: expected one classification output')
         if len(outputs) == 1:
             return outputs[0]
         named = [o for o in outputs if o['name'] == 'probability']
@@ -126,6 +130,11 @@ class TfliteCpuModel:
                 raise ModelError(str(e)) from None
         else:
             labels, source = labels_from_metadata(data, self.metadata), 'the labels in the model metadata'
+            if labels is None and self.metadata.label_file_names:
+                # Named but not readable: a truncated model lost its zipped labels; do not fall back to "1", "2"...
+                raise ModelError(f'model_path {self.config.model_path}: the metadata names the labels file '
+                                 f'{self.metadata.label_file_names[0]}, but the model holds no readable copy '
+                                 '(truncated file?); set label_path')
         if labels is None:
             return numbered_labels(self.output_size)
         if len(labels) != self.output_size:
