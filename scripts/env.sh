@@ -1,9 +1,12 @@
 # Source after scripts/setup: the venv, the ROS wheels and our colcon install, the bundled packages dir.
 # DDS discovery stays on this machine unless ROS_AUTOMATIC_DISCOVERY_RANGE is already set.
 _vc_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+_vc_nounset="$(set +o | grep nounset)"
+set +u  # colcon's setup scripts read unset variables
 . "$_vc_root/.venv/bin/activate"
 export AMENT_PREFIX_PATH="$VIRTUAL_ENV${AMENT_PREFIX_PATH:+:$AMENT_PREFIX_PATH}"
 . "$_vc_root/install/setup.bash"
+eval "$_vc_nounset"
 export VISION_CLASSIFIER_PACKAGES_DIR="${VISION_CLASSIFIER_PACKAGES_DIR:-$_vc_root/.cache/packages}"
 export ROS_AUTOMATIC_DISCOVERY_RANGE="${ROS_AUTOMATIC_DISCOVERY_RANGE:-LOCALHOST}"
-unset _vc_root
+unset _vc_root _vc_nounset
