@@ -1,0 +1,147 @@
+"""Two test hosts on this machine: network namespaces joined by one veth pair, and Fast DDS kept on that link.
+
+Run as `python netns.py receive TOPIC GRAPH_TOPIC` it is the receiving host's listener: one line per
+Classifications message (`result <sec>.<nanosec> <top class>`) and one whenever the number of publishers of
+GRAPH_TOPIC known to this host changes (`publishers <n>`).
+"""
+import os
+import random
+import secrets
+import subprocess
+import sys
+import time
+
+LINK_SIDES = ('a', 'b')
+
+
+def ip(*args, check=True):
+    return subprocess.run(['ip', *args], check=check, capture_output=True, text=True)
+
+
+class TwoHosts:
+    """Namespaces a and b, each with `lo` and one end of a veth pair (named like its namespace) and no other route:
+    nothing sent in them can reach anything but the other namespace."""
+
+    def __init__(self):
+        token = f'vc{os.getpid() % 100000}{secrets.token_hex(2)}'
+        self.ns = {side: token + side for side in LINK_SIDES}
+        rng = random.SystemRandom()
+        third, base = rng.randrange(256), 4 * rng.randrange(64)  # a /30 in 10.231.0.0/16
+        self.addr = {'a': f'10.231.{third}.{base + 1}', 'b': f'10.231.{third}.{base + 2}'}
+        self.created = []
+
+    def create(self):
+        """Raises subprocess.CalledProcessError (or OSError without `ip`) when a step fails."""
+        for side in LINK_SIDES:
+            ip('netns', 'add', self.ns[side])
+            self.created.append(self.ns[side])
+        a, b = self.ns['a'], self.ns['b']
+        ip('link', 'add', a, 'netns', a, 'type', 'veth', 'peer', 'name', b, 'netns', b)
+        for side in LINK_SIDES:
+            # No IPv6 on the link: it would add the kernel's own multicast (neighbour discovery, MLD).
+            subprocess.run(self.exec_args(side, 'sysctl', '-q', '-e', '-w', 'net.ipv6.conf.all.disable_ipv6=1',
+                                          'net.ipv6.conf.default.disable_ipv6=1'), check=True)
+            ip('-n', self.ns[side], 'addr', 'add', f'{self.addr[side]}/30', 'dev', self.ns[side])
+            ip('-n', self.ns[side], 'link', 'set', 'lo', 'up')
+            ip('-n', self.ns[side], 'link', 'set', self.ns[side], 'up')
+        # Fast DDS lists the RUNNING interfaces once, when it loads; a veth turns RUNNING (operstate up) some
+        # 50 ms after `link set up`.
+        for side in LINK_SIDES:
+            if not self.wait_running(side, 5):
+                raise subprocess.CalledProcessError(1, f'{self.ns[side]}: veth not running after 5 s')
+
+    def wait_running(self, side, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.is_running(side):
+                return True
+            time.sleep(0.02)
+        return self.is_running(side)
+
+    def is_running(self, side):
+        return 'state UP' in ip('-n', self.ns[side], '-o', 'link', 'show', 'dev', self.ns[side]).stdout
+
+    def delete(self):
+        while self.created:
+            ip('netns', 'delete', self.created.pop(), check=False)
+
+    def peer(self, side):
+        return 'b' if side == 'a' else 'a'
+
+    def exec_args(self, side, *command):
+        return ['ip', 'netns', 'exec', self.ns[side], *command]
+
+    def set_link(self, side, up):
+        ip('-n', self.ns[side], 'link', 'set', self.ns[side], 'up' if up else 'down')
+
+    def multicast_packets(self, side):
+        """IPv4 multicast packets (in, out) this namespace has seen since it was made (IGMP reports included)."""
+        lines = subprocess.run(self.exec_args(side, 'cat', '/proc/net/netstat'), check=True, capture_output=True,
+                               text=True).stdout.splitlines()
+        names, values = [line.split() for line in lines if line.startswith('IpExt:')]
+        counters = dict(zip(names[1:], map(int, values[1:])))
+        return counters['InMcastPkts'], counters['OutMcastPkts']
+
+    def fastdds_profile(self, side):
+        """Fast DDS on this host: UDPv4 only (no shared memory), discovery unicast to the two link addresses only,
+        no multicast locators, and this host's link address as the one address announced for data (left to
+        itself, Fast DDS announces 127.0.0.1 when it found no RUNNING interface as it loaded).
+        Needs ROS_AUTOMATIC_DISCOVERY_RANGE=SYSTEM_DEFAULT: LOCALHOST would add shared memory, SUBNET the
+        multicast peer 239.255.0.1, and OFF allows no remote participant."""
+        own, peer = self.addr[side], self.addr[self.peer(side)]
+        locator = '<locator><udpv4><address>{}</address></udpv4></locator>'.format
+        return f'''<?xml version="1.0" encoding="UTF-8"?>
+<dds xmlns="http://www.eprosima.com">
+  <profiles>
+    <transport_descriptors>
+      <transport_descriptor><transport_id>udp</transport_id><type>UDPv4</type></transport_descriptor>
+    </transport_descriptors>
+    <participant profile_name="{self.ns[side]}" is_default_profile="true">
+      <rtps>
+        <userTransports><transport_id>udp</transport_id></userTransports>
+        <useBuiltinTransports>false</useBuiltinTransports>
+        <defaultUnicastLocatorList>{locator(own)}</defaultUnicastLocatorList>
+        <builtin>
+          <metatrafficUnicastLocatorList>{locator(own)}</metatrafficUnicastLocatorList>
+          <initialPeersList>{locator(peer)}{locator(own)}</initialPeersList>
+        </builtin>
+      </rtps>
+    </participant>
+  </profiles>
+</dds>
+'''
+
+
+def receive(topic, graph_topic):
+    import rclpy
+    from rclpy.executors import ExternalShutdownException
+    from vision_classifier_msgs.msg import Classifications
+
+    rclpy.init()
+    node = rclpy.create_node('two_hosts_receiver')
+
+    def on_result(msg):
+        top = msg.classifications[0].class_name if msg.classifications else ''
+        print(f'result {msg.header.stamp.sec}.{msg.header.stamp.nanosec:09d} {top}', flush=True)
+
+    publishers = [None]
+
+    def on_timer():
+        count = node.count_publishers(graph_topic)
+        if count != publishers[0]:
+            publishers[0] = count
+            print(f'publishers {count}', flush=True)
+
+    node.create_subscription(Classifications, topic, on_result, 10)
+    node.create_timer(0.1, on_timer)
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+
+
+if __name__ == '__main__':
+    if sys.argv[1:2] == ['receive'] and len(sys.argv) == 4:
+        receive(*sys.argv[2:])
+    else:
+        sys.exit(f'usage: {sys.argv[0]} receive TOPIC GRAPH_TOPIC')
