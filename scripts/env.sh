@@ -7,6 +7,7 @@ set +u  # colcon's setup scripts read unset variables
 export AMENT_PREFIX_PATH="$VIRTUAL_ENV${AMENT_PREFIX_PATH:+:$AMENT_PREFIX_PATH}"
 . "$_vc_root/install/setup.bash"
 eval "$_vc_nounset"
+export PATH="$_vc_root/install/vision_classifier/lib/vision_classifier:$PATH"  # vision_classifier, *_node
 export VISION_CLASSIFIER_PACKAGES_DIR="${VISION_CLASSIFIER_PACKAGES_DIR:-$_vc_root/.cache/packages}"
 export ROS_AUTOMATIC_DISCOVERY_RANGE="${ROS_AUTOMATIC_DISCOVERY_RANGE:-LOCALHOST}"
 unset _vc_root _vc_nounset
