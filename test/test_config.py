@@ -145,6 +145,12 @@ def problems_of(config, packages=None):
     (lambda c: c['services'][1]['attributes'].update(label_confidences={'a': 3}),
      'services[1].attributes.label_confidences: expected an object of label: number from 0 to 1'),
     (lambda c: c['components'].append({'type': 'camera', 'model': 'fake'}), 'components[2].name: required'),
+    (lambda c: c['services'][1]['attributes'].update(label_confidences={' ': 0.5}),
+     'services[1].attributes.label_confidences: expected an object of label: number from 0 to 1'),
+    (lambda c: (c['components'].append({'name': 'cam2', 'type': 'camera', 'model': 'fake'}),
+                c['services'][1]['attributes'].update(camera_name='cam2')),
+     'components[1].attributes.pipeline[0].attributes.classifier_name: vision service "my_classifier" classifies '
+     'camera "cam2" (its camera_name), but this transform camera draws on "cam1"'),
     (lambda c: c['components'].append({'name': 'c2', 'type': 'camera', 'model': 'transform', 'attributes': {
         'source': 'c2', 'pipeline': [{'type': 'classifications', 'attributes': {'classifier_name': 'my_classifier'}}]
     }}), 'components[2].attributes.source: a transform camera cannot be its own source'),

@@ -114,3 +114,29 @@ def test_control_the_same_model_with_good_labels_and_threads_starts(start_node):
     assert result.returncode == 0 and result.stdout.count(': ') == 4, result.stderr
     assert node.wait_for_log('4 classes, input [1, 8, 8, 3] float32, 2 thread(s)', 60), node.log()
     assert node.proc.poll() is None
+
+
+def test_corrupt_metadata_never_crashes_the_load(tmp_path, default_model):
+    """LiteRT ignores the metadata buffer, so a model whose metadata is damaged still loads: it must give its labels
+    or a clear error, never a traceback."""
+    import struct
+
+    import numpy as np
+    from vision_classifier.tflite_model import ModelConfig, ModelError, TfliteCpuModel
+    data = bytearray(open(default_model, 'rb').read())
+    start = data.find(b'M001') - 4  # the metadata flatbuffer (file identifier M001) inside its buffer
+    length = struct.unpack('<I', data[start - 4:start])[0]
+    rng = np.random.default_rng(11)
+    outcomes = set()
+    for attempt in range(60):
+        damaged = bytearray(data)
+        for offset in rng.integers(start, start + length, 2):
+            damaged[offset] ^= 0xFF
+        path = tmp_path / 'damaged.tflite'
+        path.write_bytes(damaged)
+        try:
+            outcomes.add(len(TfliteCpuModel(ModelConfig(str(path))).labels))
+        except ModelError as e:
+            assert 'damaged.tflite' in str(e)
+            outcomes.add('error')
+    assert outcomes <= {1000, 'error'}

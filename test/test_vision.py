@@ -44,6 +44,6 @@ def test_thresholds_reject_values_outside_0_to_1(value):
 
 
 def test_parse_label_confidences_uses_the_last_colon():
-    assert parse_label_confidences(['a:b: 0.5', 'cat:0.2']) == {'a:b': 0.5, 'cat': 0.2}
+    assert parse_label_confidences(['a:b: 0.5', 'cat:0.2', ' ']) == {'a:b': 0.5, 'cat': 0.2}
     with pytest.raises(ValueError, match='expected "label:minimum"'):
         parse_label_confidences(['cat'])

@@ -49,7 +49,7 @@ def add_arguments(parser):
 # --- small helpers
 
 def dds_env():
-    """Loopback-only discovery in a fresh random domain (0..101 keeps DDS ports out of the ephemeral range)."""
+    """Loopback-only discovery in a fresh random domain (1..101 keeps DDS ports out of the ephemeral range)."""
     os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
     os.environ['ROS_DOMAIN_ID'] = str(random.SystemRandom().randint(1, 101))
     return dict(os.environ)

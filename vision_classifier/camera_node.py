@@ -74,7 +74,7 @@ class CameraNode(Node):
         try:
             pixels = self.source.read()
         except FrameError as e:
-            if self.faults.report(str(e)):
+            if self.faults.report('frame'):
                 self.get_logger().warning(f'{e} (repeats are logged every 5 s)')
             return
         except SourceError as e:

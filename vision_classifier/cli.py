@@ -2,6 +2,7 @@
 import argparse
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from .image_files import ImageFileError, read_rgb
@@ -64,11 +65,12 @@ def run_config(args, path):
     for spec in overlays:
         where = spec.parameters.get('output_dir')
         print(f'{spec.name}: annotated images on /{spec.name}/image' + (f', files in {where}' if where else ''))
+    started = time.time()
     status = run(plan, frames=args.frames, duration=args.duration)
     for spec in overlays:
         where = spec.parameters.get('output_dir')
         if where:
-            count = len(list(Path(where).glob('*.png'))) if Path(where).is_dir() else 0
+            count = sum(1 for f in Path(where).glob('frame_*.png') if f.stat().st_mtime >= started)
             print(f'{spec.name}: {count} annotated frames in {where}')
     return status
 
@@ -78,8 +80,8 @@ def run_command(args):
 
 
 def demo(args):
-    from .assets import fetch
-    fetch(packages_dir(args.packages_dir))
+    if fetch_assets(argparse.Namespace(dir=args.packages_dir)):
+        return 1
     return run_config(args, default_config())
 
 

@@ -155,7 +155,8 @@ class _Reader:
             'strings': (lambda v: isinstance(v, list) and all(isinstance(s, str) for s in v), 'an array of strings'),
             'three': (lambda v: isinstance(v, list) and len(v) in (1, 3) and all(map(_is_number, v)),
                       'an array of 1 or 3 numbers'),
-            'unit_map': (lambda v: isinstance(v, dict) and all(_is_number(c) and 0 <= c <= 1 for c in v.values()),
+            'unit_map': (lambda v: isinstance(v, dict) and all(k.strip() and _is_number(c) and 0 <= c <= 1
+                                                             for k, c in v.items()),
                          'an object of label: number from 0 to 1'),
             'array': (lambda v: isinstance(v, list), 'an array'),
         }
@@ -387,12 +388,16 @@ def _classifier(reader, name, where, attrs, mlmodels, cameras, classifier_source
 def _classifier_image_topic(reader, name, at, attrs, cameras, classifier_sources):
     """The classifier's camera: `camera_name`, else the source of the transform cameras that use it."""
     camera = reader.get(attrs, at, 'camera_name', 'string')
+    sources = classifier_sources.get(name, [])
     if camera is not None:
         if camera not in cameras:
             reader.fail(f'{at}.camera_name', f'no camera named "{camera}"')
             return f'/{name}/image'
+        for source, place, _ in sources:
+            if source != camera:
+                reader.fail(place, f'vision service "{name}" classifies camera "{camera}" (its camera_name), '
+                            f'but this transform camera draws on "{source}"')
         return image_topic(camera, cameras[camera][1])
-    sources = classifier_sources.get(name, [])
     distinct = sorted({source for source, _, _ in sources})
     if len(distinct) > 1:
         reader.fail(sources[-1][1], f'vision service "{name}" would classify cameras {", ".join(distinct)}: '

@@ -22,6 +22,7 @@ from .ros_common import (declared_value, describe, image_msg, image_qos, run_nod
 from .vision import Classification
 
 BUFFERED = 30        # recent frames waiting for results, and recent results, kept for matching
+BUFFERED_BYTES = 256 * 1024 * 1024  # and at most this much image data waiting
 IMAGE_DEPTH = 5
 DYNAMIC = ('confidence_threshold', 'max_classifications', 'valid_labels', 'result_timeout', 'publish_unmatched',
            'max_image_bytes')
@@ -38,8 +39,6 @@ class OverlayNode(Node):
     def __init__(self, node_name=NODE_NAME, **kwargs):
         super().__init__(node_name, **kwargs)
         self.p = self._declare_parameters()
-        if error := self._check(self.p):
-            raise StartupError(error)
         self.output_dir = Path(self.p['output_dir']) if self.p['output_dir'] else None
         self.saved = {}  # paths of saved frames, oldest first
         if self.output_dir:
@@ -87,22 +86,12 @@ class OverlayNode(Node):
                                                                   int_range=(1, 2**31 - 1))),
         ]
         values = {name: declared_value(self, name, default, descriptor) for name, default, descriptor in specs}
-        values['valid_labels'] = list(values['valid_labels'] or [])
+        values['valid_labels'] = [label for label in values['valid_labels'] or [] if label.strip()]
         return values
-
-    @staticmethod
-    def _check(p):
-        if not 0.0 <= p['confidence_threshold'] <= 1.0:
-            return f'confidence_threshold: expected 0 to 1, got {p["confidence_threshold"]}'
-        if p['result_timeout'] <= 0:
-            return f'result_timeout: expected more than 0 s, got {p["result_timeout"]}'
-        return None
 
     def _on_set_parameters(self, params):
         values = dict(self.p, **{p.name: p.value for p in params if p.name in DYNAMIC})
-        values['valid_labels'] = list(values['valid_labels'] or [])
-        if error := self._check(values):
-            return SetParametersResult(successful=False, reason=error)
+        values['valid_labels'] = [label for label in values['valid_labels'] or [] if label.strip()]
         self.p = values
         return SetParametersResult(successful=True)
 
@@ -118,7 +107,8 @@ class OverlayNode(Node):
             return
         self.frames.pop(key, None)
         self.frames[key] = (time.monotonic(), msg.header, image)
-        if len(self.frames) > BUFFERED:
+        while len(self.frames) > BUFFERED or (
+                len(self.frames) > 1 and sum(f[2].pixels.nbytes for f in self.frames.values()) > BUFFERED_BYTES):
             self._unmatched(next(iter(self.frames)))
 
     def _on_results(self, msg):

@@ -60,7 +60,16 @@ def run(plan, frames=0, duration=0.0, echo=print, args=None):
     """Spin all nodes of `plan` until Ctrl-C, `frames` annotated frames or `duration` seconds; returns an exit code."""
     context = rclpy.Context()
     rclpy.init(args=args, context=context)
-    nodes = []
+    nodes, executor, failure = [], None, []
+
+    def spin():
+        try:
+            executor.spin()
+        except (KeyboardInterrupt, ExternalShutdownException):
+            pass
+        except Exception as e:  # a callback failed: stop, report, exit non-zero
+            failure.append(e)
+
     try:
         for spec in plan.nodes:
             nodes.append(create_node(spec, context))
@@ -69,20 +78,24 @@ def run(plan, frames=0, duration=0.0, echo=print, args=None):
         executor = MultiThreadedExecutor(num_threads=max(2, len(nodes)), context=context)
         for node in nodes:
             executor.add_node(node)
-        spinner = threading.Thread(target=executor.spin, daemon=True)
+        spinner = threading.Thread(target=spin, daemon=True)
         spinner.start()
         deadline = time.monotonic() + duration if duration else None
         while not watcher.done.wait(0.1) and spinner.is_alive():
             if deadline and time.monotonic() > deadline:
                 break
-        executor.shutdown()
-        return 0
     except (StartupError, ParameterException) as e:
         print(f'cannot start: {e}', file=sys.stderr)
         return 1
     except (KeyboardInterrupt, ExternalShutdownException):
-        return 0
+        pass
     finally:
+        if executor is not None:
+            executor.shutdown()
         for node in nodes:
             node.destroy_node()
         rclpy.try_shutdown(context=context)
+    if failure:
+        print(f'stopped: {type(failure[0]).__name__}: {failure[0]}', file=sys.stderr)
+        return 1
+    return 0

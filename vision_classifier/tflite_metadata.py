@@ -4,6 +4,7 @@ A minimal reader of the two flatbuffer schemas (tensorflow/lite/schema/schema.fb
 tensorflow_lite_support/metadata/metadata_schema.fbs), so no TensorFlow or tflite-support is needed.
 """
 import io
+import struct
 import zipfile
 from dataclasses import dataclass
 
@@ -116,8 +117,14 @@ def read_packed_file(data, name):
 
 
 def read_metadata(data):
-    """Parse the TFLite metadata of the model bytes `data`; missing parts come back empty."""
-    data = bytearray(data)
+    """Parse the TFLite metadata of the model bytes `data`; missing or corrupt parts come back empty."""
+    try:
+        return _read_metadata(bytearray(data))
+    except (struct.error, IndexError, TypeError, ValueError, AttributeError, UnicodeDecodeError):
+        return ModelMetadata(packed_files=packed_files(bytes(data)))
+
+
+def _read_metadata(data):
     mean, std, labels = (), (), []
     table = _metadata_table(data)
     if table is not None:

@@ -29,9 +29,9 @@ class Thresholds:
 
 
 def parse_label_confidences(entries):
-    """{label: minimum} from "label:minimum" strings (the last colon separates)."""
+    """{label: minimum} from "label:minimum" strings (the last colon separates); blank entries are skipped."""
     result = {}
-    for entry in entries:
+    for entry in filter(str.strip, entries):
         label, sep, value = entry.rpartition(':')
         try:
             if not sep or not label.strip():
