@@ -1,4 +1,6 @@
-"""Run a Viam robot config (JSON) as ROS 2 nodes: `ros2 launch vision_classifier classifier.launch.py config:=robot.json`.
+"""Run a Viam robot config (JSON) as ROS 2 nodes.
+
+`ros2 launch vision_classifier classifier.launch.py config:=robot.json`
 
 A wrong config fails before any node starts, with one line per problem naming its place in the JSON.
 """

@@ -1,10 +1,9 @@
 """The classifier node in its own process, over real DDS."""
 import cv2
-import numpy as np
 import pytest
 from rclpy.parameter import Parameter
 from rclpy.parameter_client import AsyncParameterClient
-from rclpy.qos import QoSProfile, ReliabilityPolicy
+from rclpy.qos import QoSProfile
 from sensor_msgs.msg import Image
 from vision_classifier_msgs.msg import Classifications
 from vision_classifier_msgs.srv import GetClassifications

@@ -57,8 +57,9 @@ def test_seed_example_translates_to_named_nodes_and_wiring(packages):
 
 
 def test_mlmodel_and_vision_service_may_share_a_name(packages):
-    config = {'services': [copy.deepcopy(SEED_MLMODEL), {'name': 'fruit_classifier', 'type': 'vision', 'model': 'mlmodel',
-                                          'attributes': {'mlmodel_name': 'fruit_classifier'}}]}
+    vision = {'name': 'fruit_classifier', 'type': 'vision', 'model': 'mlmodel',
+              'attributes': {'mlmodel_name': 'fruit_classifier'}}
+    config = {'services': [copy.deepcopy(SEED_MLMODEL), vision]}
     plan = translate(config, packages)
     assert [(n.name, n.executable) for n in plan.nodes] == [('fruit_classifier', 'classifier_node')]
     assert dict(plan.node('fruit_classifier').remappings) == {'image': '/fruit_classifier/image'}
@@ -82,7 +83,8 @@ def test_vision_attributes_become_classifier_parameters(packages):
 
 
 @pytest.mark.parametrize('model,attributes,expected', [
-    ('image_file', {'color_image_file_path': '/data/a.png'}, {'source_type': 'image_file', 'source_path': '/data/a.png'}),
+    ('image_file', {'color_image_file_path': '/data/a.png'},
+     {'source_type': 'image_file', 'source_path': '/data/a.png'}),
     ('image_folder', {'folder_path': '/data', 'frame_rate': 2}, {'source_type': 'image_folder', 'frame_rate': 2.0}),
     ('video_file', {'video_path': '/data/v.mp4'}, {'source_type': 'video_file', 'frame_rate': 30.0}),
     ('fake', {'width': 320, 'height': 240}, {'source_type': 'fake', 'width': 320, 'height': 240}),

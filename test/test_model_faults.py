@@ -128,7 +128,7 @@ def test_corrupt_metadata_never_crashes_the_load(tmp_path, default_model):
     length = struct.unpack('<I', data[start - 4:start])[0]
     rng = np.random.default_rng(11)
     outcomes = set()
-    for attempt in range(60):
+    for _ in range(60):
         damaged = bytearray(data)
         for offset in rng.integers(start, start + length, 2):
             damaged[offset] ^= 0xFF

@@ -38,10 +38,12 @@ def decode(encoding, height, width, step, is_bigendian, data, max_bytes=DEFAULT_
         raise ImageError('size', f'size {width}x{height}: width and height must be positive')
     row_bytes = width * channels * depth
     if step < row_bytes:
-        raise ImageError('step', f'step {step} is less than width*{channels * depth} = {row_bytes} bytes for {encoding}')
+        raise ImageError('step', f'step {step} is less than width*{channels * depth} = {row_bytes} bytes '
+                                 f'for {encoding}')
     expected = step * height
     if expected > max_bytes:
-        raise ImageError('too_large', f'claimed size {step}x{height} = {expected} bytes is over max_image_bytes {max_bytes}')
+        raise ImageError('too_large', f'claimed size {step}x{height} = {expected} bytes is over '
+                                      f'max_image_bytes {max_bytes}')
     if len(data) != expected:
         raise ImageError('data_length', f'data has {len(data)} bytes, but step*height = {step}*{height} = {expected}')
     raw = np.frombuffer(data, dtype=np.uint8, count=expected)
