@@ -18,16 +18,28 @@ def load_launch_module():
 
 
 def test_default_config_becomes_the_expected_nodes():
+    import yaml
+    from vision_classifier.config import load, translate
     module = load_launch_module()
     description = module.generate_launch_description()
     context = launch.LaunchContext()
     for action in description.entities:
         if isinstance(action, launch.actions.DeclareLaunchArgument):
             action.execute(context)
-    context.launch_configurations['config'] = str(ROOT / 'config' / 'default.json')
+    config = ROOT / 'config' / 'default.json'
+    context.launch_configurations['config'] = str(config)
     nodes = [a for a in module.nodes_from_config(context) if isinstance(a, launch_ros.actions.Node)]
     assert sorted(n.node_executable for n in nodes) == ['camera_node', 'classifier_node', 'overlay_node']
     assert {n.node_package for n in nodes} == {'vision_classifier'}
+    for node in nodes:
+        node._perform_substitutions(context)  # what launch does before it starts the process
+    launched = {n.node_name.rpartition('/')[2]: n for n in nodes}
+    for spec in translate(load(config)).nodes:
+        node = launched[spec.name]
+        assert node.expanded_remapping_rules == list(spec.remappings)
+        (params_file, is_file), = node._Node__expanded_parameter_arguments
+        assert is_file
+        assert yaml.safe_load(open(params_file))['/**']['ros__parameters'] == spec.parameters
     profile = context.launch_configurations['fastdds_profile']
     assert profile.endswith('fastdds_large_images.xml') or profile == os.environ.get('FASTDDS_DEFAULT_PROFILES_FILE')
 
