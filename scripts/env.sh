@@ -1,13 +1,22 @@
-# Source after scripts/setup: the venv, the ROS wheels and our colcon install, the bundled packages dir.
-# DDS discovery stays on this machine unless ROS_AUTOMATIC_DISCOVERY_RANGE is already set.
+# Source after scripts/setup: the environment of $ROS_DISTRO (jazzy when unset, or kilted): its venv, the ROS wheels
+# and our colcon install, the bundled packages dir. DDS discovery stays on this machine unless
+# ROS_AUTOMATIC_DISCOVERY_RANGE is already set.
 _vc_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+_vc_env="${ROS_DISTRO:-jazzy}"
+if [ ! -f "$_vc_root/.envs/$_vc_env/install/setup.bash" ]; then
+  echo "scripts/env.sh: no environment for ROS_DISTRO=$_vc_env: run ROS_DISTRO=$_vc_env scripts/setup" \
+       "(jazzy or kilted)" >&2
+  unset _vc_root _vc_env
+  return 1
+fi
 _vc_nounset="$(set +o | grep nounset)"
 set +u  # colcon's setup scripts read unset variables
-. "$_vc_root/.venv/bin/activate"
+. "$_vc_root/.envs/$_vc_env/venv/bin/activate"
 export AMENT_PREFIX_PATH="$VIRTUAL_ENV${AMENT_PREFIX_PATH:+:$AMENT_PREFIX_PATH}"
-. "$_vc_root/install/setup.bash"
+. "$_vc_root/.envs/$_vc_env/install/setup.bash"
 eval "$_vc_nounset"
-export PATH="$_vc_root/install/vision_classifier/lib/vision_classifier:$PATH"  # vision_classifier, *_node
+export ROS_DISTRO="$_vc_env"
+export PATH="$_vc_root/.envs/$_vc_env/install/vision_classifier/lib/vision_classifier:$PATH"  # vision_classifier, *_node
 export VISION_CLASSIFIER_PACKAGES_DIR="${VISION_CLASSIFIER_PACKAGES_DIR:-$_vc_root/.cache/packages}"
 export ROS_AUTOMATIC_DISCOVERY_RANGE="${ROS_AUTOMATIC_DISCOVERY_RANGE:-LOCALHOST}"
-unset _vc_root _vc_nounset
+unset _vc_root _vc_env _vc_nounset

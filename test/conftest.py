@@ -1,4 +1,9 @@
-"""Shared fixtures. DDS stays on loopback with a random domain per run (set before rclpy starts)."""
+"""Shared fixtures. DDS stays on loopback with a random domain per run (set before rclpy starts).
+
+With VISION_CLASSIFIER_CORE_ONLY=1 (scripts/test-core) only the tests of the pure core run: modules that import ROS
+packages at the top are not collected, and tests that use the `ros` or `start_node` fixtures or carry the `ros`
+marker are deselected."""
+import ast
 import os
 import random
 import subprocess
@@ -18,6 +23,57 @@ DEFAULT_MODEL = PACKAGES_DIR / 'efficientnet_lite0' / 'efficientnet_lite0.tflite
 PHOTOS = PACKAGES_DIR / 'sample_photos'
 CAT_CLASSES = {'tabby', 'tiger cat', 'Persian cat', 'Siamese cat', 'Egyptian cat'}
 EXPECTED_TOP = {'coffee.png': {'espresso'}, 'chelsea.png': CAT_CLASSES, 'rocket.jpg': {'missile'}}
+
+
+CORE_ONLY = os.environ.get('VISION_CLASSIFIER_CORE_ONLY') == '1'
+ROS_PACKAGES = {'rclpy', 'sensor_msgs', 'std_msgs', 'builtin_interfaces', 'rcl_interfaces', 'diagnostic_msgs',
+                'vision_classifier_msgs', 'launch', 'launch_ros', 'ros_helpers', 'netns'}
+ROS_FIXTURES = {'ros', 'start_node'}
+
+
+def imported_modules(tree, top_level_only=True):
+    nodes = tree.body if top_level_only else ast.walk(tree)
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            yield node.module
+        elif isinstance(node, ast.ImportFrom) and node.level:
+            yield from (f'vision_classifier.{node.module or alias.name}' for alias in node.names)
+
+
+def ros_layer_modules():
+    """vision_classifier modules that import ROS packages, directly or through each other."""
+    trees = {f'vision_classifier.{path.stem}': ast.parse(path.read_text())
+             for path in (ROOT / 'vision_classifier').glob('*.py')}
+    imports = {name: set(imported_modules(tree, top_level_only=False)) for name, tree in trees.items()}
+    ros = {name for name, names in imports.items() if any(n.split('.')[0] in ROS_PACKAGES for n in names)}
+    while True:
+        more = {name for name, names in imports.items() if name not in ros and names & ros}
+        if not more:
+            return ros
+        ros |= more
+
+
+def needs_ros_at_import(path):
+    names = set(imported_modules(ast.parse(path.read_text())))
+    return any(n.split('.')[0] in ROS_PACKAGES for n in names) or bool(names & ros_layer_modules())
+
+
+def pytest_ignore_collect(collection_path, config):
+    if CORE_ONLY and collection_path.suffix == '.py' and collection_path.name.startswith('test_'):
+        return needs_ros_at_import(collection_path) or None
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    if not CORE_ONLY:
+        return
+    ros = [item for item in items
+           if ROS_FIXTURES & set(getattr(item, 'fixturenames', ())) or item.get_closest_marker('ros')]
+    if ros:
+        config.hook.pytest_deselected(items=ros)
+        items[:] = [item for item in items if item not in ros]
 
 
 def fixture_model(name):

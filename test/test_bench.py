@@ -3,7 +3,11 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ROOT
+
+pytestmark = pytest.mark.ros
 
 KEYS = {'invoke_ms', 'node_ms', 'e2e_p50_ms', 'e2e_p95_ms', 'e2e_p99_ms', 'fps_in', 'fps_out', 'stale',
         'flood_p99_ms', 'rss_start_mb', 'rss_end_mb', 'threads', 'device'}

@@ -73,10 +73,31 @@ def test_no_lines_copy_and_read_only_input():
     assert changed(draw_classifications(src, [C('cup', 0.5)]), src).any()
 
 
-def test_small_images_keep_the_text_inside():
-    src = background(120, 160)
+def runs(indices):
+    """(first, last) of each run of consecutive indices."""
+    breaks = np.flatnonzero(np.diff(indices) > 1)
+    return list(zip(indices[np.r_[0, breaks + 1]], indices[np.r_[breaks, len(indices) - 1]]))
+
+
+@pytest.mark.parametrize('size', [(480, 640), (240, 320)])
+def test_lines_start_at_30_30_and_are_30_px_apart_as_viams(size):
+    """Measured on the red text itself, whatever OpenCV version draws it (4.5 to 5.x place the font differently)."""
+    src = np.zeros((*size, 3), np.uint8)
+    red = red_pixels(draw_classifications(src, [C('cat', 0.91), C('cow', 0.5), C('rat', 0.25)]))
+    lines = runs(np.flatnonzero(red.any(1)))
+    assert [top for top, _ in lines] == pytest.approx([30, 60, 90], abs=1)
+    for top, bottom in lines:
+        assert np.flatnonzero(red[top:bottom + 1].any(0))[0] == pytest.approx(30, abs=1)
+        assert 15 <= bottom - top <= 25, 'capitals and digits of a 30 px font'
+
+
+@pytest.mark.parametrize('size', [(120, 160), (60, 320), (90, 140)])
+def test_small_images_keep_the_text_inside(size):
+    src = background(*size)
     diff = changed(draw_classifications(src, [C('a long label name', 0.5), C('cup', 0.25)]), src)
-    assert diff.any() and not diff[:, -2:].any() and not diff[-2:].any()
+    assert diff.any() and not diff[:, -1].any() and not diff[-1].any()
+    rows, cols = np.flatnonzero(diff.any(1)), np.flatnonzero(diff.any(0))
+    assert rows[0] > 0 and cols[0] > 0
 
 
 def test_bad_arguments():
