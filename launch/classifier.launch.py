@@ -13,6 +13,7 @@ from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
 from vision_classifier.config import ConfigError, load, translate
+from vision_classifier.fastdds import large_images_profile, profile_env, profile_in
 
 
 def nodes_from_config(context):
@@ -24,7 +25,7 @@ def nodes_from_config(context):
     except ConfigError as e:
         raise RuntimeError(f'{path}: {len(e.problems)} problem(s):\n' + '\n'.join(e.problems)) from None
     actions = [LogInfo(msg=f'{path}: {warning}') for warning in plan.warnings]
-    env = {'FASTDDS_DEFAULT_PROFILES_FILE': profile} if profile else None
+    env = profile_env(profile) if profile else None
     for spec in plan.nodes:
         actions.append(Node(package='vision_classifier', executable=spec.executable, name=spec.name,
                             parameters=[spec.parameters], remappings=list(spec.remappings), output='screen',
@@ -35,8 +36,7 @@ def nodes_from_config(context):
 def generate_launch_description():
     share = get_package_share_directory('vision_classifier')
     default_config = os.path.join(share, 'config', 'default.json')
-    default_profile = os.environ.get('FASTDDS_DEFAULT_PROFILES_FILE',
-                                     os.path.join(share, 'config', 'fastdds_large_images.xml'))
+    default_profile = profile_in(os.environ) or large_images_profile()
     return LaunchDescription([
         DeclareLaunchArgument('config', default_value=default_config,
                               description='Viam robot config (JSON) with cameras, mlmodel and vision services'),

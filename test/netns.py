@@ -3,6 +3,8 @@
 Run as `python netns.py receive TOPIC GRAPH_TOPIC` it is the receiving host's listener: one line per
 Classifications message (`result <sec>.<nanosec> <top class>`) and one whenever the number of publishers of
 GRAPH_TOPIC known to this host changes (`publishers <n>`).
+Run as `python netns.py count-images TOPIC FRAMES` it counts the Image messages a best_effort and a reliable
+subscription receive until the reliable one has FRAMES, and prints `images <best_effort> <reliable>`.
 """
 import os
 import random
@@ -16,6 +18,27 @@ LINK_SIDES = ('a', 'b')
 
 def ip(*args, check=True):
     return subprocess.run(['ip', *args], check=check, capture_output=True, text=True)
+
+
+class LoopbackHost:
+    """A network namespace with only `lo`: whatever runs in it can reach nothing but itself."""
+
+    def __init__(self):
+        self.ns = f'vc{os.getpid() % 100000}{secrets.token_hex(2)}lo'
+        self.created = False
+
+    def create(self):
+        ip('netns', 'add', self.ns)
+        self.created = True
+        ip('-n', self.ns, 'link', 'set', 'lo', 'up')
+
+    def delete(self):
+        if self.created:
+            ip('netns', 'delete', self.ns, check=False)
+            self.created = False
+
+    def exec_args(self, *command):
+        return ['ip', 'netns', 'exec', self.ns, *command]
 
 
 class TwoHosts:
@@ -140,8 +163,35 @@ def receive(topic, graph_topic):
         pass
 
 
+def count_images(topic, frames):
+    import rclpy
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import Image
+
+    rclpy.init()
+    node = rclpy.create_node('image_counter')
+    counts = {ReliabilityPolicy.BEST_EFFORT: 0, ReliabilityPolicy.RELIABLE: 0}
+
+    def counter(reliability):
+        def on_image(_msg):
+            counts[reliability] += 1
+        return on_image
+
+    for reliability in counts:
+        node.create_subscription(Image, topic, counter(reliability), QoSProfile(depth=10, reliability=reliability))
+    try:
+        while rclpy.ok() and counts[ReliabilityPolicy.RELIABLE] < int(frames):
+            rclpy.spin_once(node, timeout_sec=0.1)
+        print(f'images {counts[ReliabilityPolicy.BEST_EFFORT]} {counts[ReliabilityPolicy.RELIABLE]}', flush=True)
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+
+
 if __name__ == '__main__':
     if sys.argv[1:2] == ['receive'] and len(sys.argv) == 4:
         receive(*sys.argv[2:])
+    elif sys.argv[1:2] == ['count-images'] and len(sys.argv) == 4:
+        count_images(*sys.argv[2:])
     else:
-        sys.exit(f'usage: {sys.argv[0]} receive TOPIC GRAPH_TOPIC')
+        sys.exit(f'usage: {sys.argv[0]} receive TOPIC GRAPH_TOPIC | count-images TOPIC FRAMES')

@@ -15,6 +15,7 @@ def test_explicit_packages_dir_wins_over_environment(tmp_path, monkeypatch):
     assert resolve_path('${packages.fruit}/x', str(tmp_path / 'a')) == f'{tmp_path}/a/fruit/x'
 
 
+@pytest.mark.ros
 def test_installed_ros_package_resolves_to_its_share_directory(tmp_path, monkeypatch):
     monkeypatch.setenv(PACKAGES_DIR_ENV, str(tmp_path))
     resolved = resolve_path('${packages.vision_classifier_msgs}/package.xml')

@@ -18,6 +18,7 @@ import pytest
 
 from conftest import PHOTOS, ROOT
 from netns import TwoHosts
+from vision_classifier.fastdds import profile_env
 
 HERE = Path(__file__).resolve().parent
 IMAGES = '/cam/image_raw'
@@ -93,7 +94,7 @@ def start(hosts, tmp_path):
         profile = tmp_path / f'fastdds_{side}.xml'
         profile.write_text(hosts.fastdds_profile(side))
         env = dict(base_env, ROS_DOMAIN_ID=domain_id, RMW_IMPLEMENTATION='rmw_fastrtps_cpp',
-                   ROS_AUTOMATIC_DISCOVERY_RANGE='SYSTEM_DEFAULT', FASTDDS_DEFAULT_PROFILES_FILE=str(profile))
+                   ROS_AUTOMATIC_DISCOVERY_RANGE='SYSTEM_DEFAULT', **profile_env(profile))
         process = HostProcess(hosts, side, [sys.executable, *args], env, tmp_path / f'{name}.log')
         started.append(process)
         return process

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .cli import DEFAULT_MODEL
+from .fastdds import profile_in
 from .paths import PathError, resolve_path
 from .tflite_model import ModelConfig, ModelError, TfliteCpuModel
 
@@ -118,7 +119,7 @@ def rmw():
     """The RMW implementation and the Fast DDS profile file in use, if any (large images depend on it)."""
     from rclpy.utilities import get_rmw_implementation_identifier
     return {'implementation': get_rmw_implementation_identifier(),
-            'fastdds_profiles_file': os.environ.get('FASTDDS_DEFAULT_PROFILES_FILE') or None}
+            'fastdds_profiles_file': profile_in(os.environ)}
 
 
 def log(text):
