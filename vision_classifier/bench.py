@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .cli import DEFAULT_MODEL
-from .fastdds import profile_in
+from .assets import DEFAULT_MODEL
+from .fastdds import large_images_profile, profile_env, profile_in, PROFILE_VARIABLES
 from .paths import PathError, resolve_path
 from .tflite_model import ModelConfig, ModelError, TfliteCpuModel
 
@@ -45,6 +45,9 @@ def add_arguments(parser):
                         '(default: %(default)s)')
     parser.add_argument('--plot', default='bench_latency.png', help='latency plot (PNG); empty: none '
                         '(default: %(default)s)')
+    parser.add_argument('--fastdds-profile', default=None, metavar='XML',
+                        help='Fast DDS profile for the bench and its processes, set for Fast DDS 2 and 3; "large" for '
+                        'config/fastdds_large_images.xml, "none" for Fast DDS defaults (default: the environment\'s)')
 
 
 # --- small helpers
@@ -451,7 +454,18 @@ def bench(args, env, log_dir, stack):
     return summary(model_path, invoke, node, threads, e2e, flooded, args.plot)
 
 
+def apply_profile(choice):
+    """Point this process (and so its children) at the chosen Fast DDS profile, through both variables."""
+    if choice is None:
+        return
+    for variable in PROFILE_VARIABLES:
+        os.environ.pop(variable, None)
+    if choice != 'none':
+        os.environ.update(profile_env(large_images_profile() if choice == 'large' else Path(choice).absolute()))
+
+
 def run(args):
+    apply_profile(args.fastdds_profile)
     env = dds_env()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that the children are stopped
     log(f'ROS_DOMAIN_ID={env["ROS_DOMAIN_ID"]}, discovery on localhost')

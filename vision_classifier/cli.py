@@ -5,12 +5,11 @@ import sys
 import time
 from pathlib import Path
 
+from .assets import DEFAULT_MODEL
 from .image_files import ImageFileError, read_rgb
 from .paths import packages_dir, PathError, resolve_path
 from .tflite_model import ModelConfig, ModelError, TfliteCpuModel
 from .vision import VisionService
-
-DEFAULT_MODEL = '${packages.efficientnet_lite0}/efficientnet_lite0.tflite'
 
 
 def classify(args):
