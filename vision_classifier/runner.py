@@ -6,7 +6,7 @@ import time
 
 import rclpy
 from rclpy.exceptions import ParameterException
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import Image
 from vision_classifier_msgs.msg import Classifications
@@ -64,17 +64,20 @@ def run(plan, frames=0, duration=0.0, echo=print, args=None):
     """Spin all nodes of `plan` until Ctrl-C, SIGTERM, `frames` annotated frames or `duration` seconds; returns
     an exit code.
 
-    Stopping goes in order: the spin thread ends its last wait and is joined, the executor's callback threads are
-    joined, then the nodes are destroyed (consumers first) and the context is shut down last, so no callback runs
-    on a destroyed node or a shut-down context. SIGINT and SIGTERM only ask for that stop (rclpy installs no signal
-    handlers for a context of our own)."""
+    Each node spins on its own single-threaded executor in its own thread (callbacks run in that thread, so nodes
+    work in parallel and each node's callbacks one at a time, as under `ros2 launch`). Stopping goes in order:
+    every spin thread finishes its callback and is joined, then the executors are shut down, the nodes destroyed
+    (consumers first) and the context shut down last, so no callback runs on a destroyed node or a shut-down
+    context. (rclpy's MultiThreadedExecutor.shutdown() destroys its guard condition before its worker threads
+    end, and a callback still queued then fails.) SIGINT and SIGTERM only ask for that stop: rclpy installs no
+    signal handlers for a context of our own."""
     stop = threading.Event()
     previous = _catch_stop_signals(stop)
     context = rclpy.Context()
     rclpy.init(args=args, context=context)
-    nodes, executor, spinner, failure = [], None, None, []
+    nodes, spinners, failure = [], [], []
 
-    def spin():
+    def spin(executor):
         try:
             while not stop.is_set() and context.ok():
                 executor.spin_once(timeout_sec=0.1)
@@ -90,11 +93,12 @@ def run(plan, frames=0, duration=0.0, echo=print, args=None):
             nodes.append(create_node(spec, context))
         watcher = Watcher(plan, context, frames, echo, on_done=stop.set)
         nodes.append(watcher.node)
-        executor = MultiThreadedExecutor(num_threads=max(2, len(nodes)), context=context)
         for node in nodes:
+            executor = SingleThreadedExecutor(context=context)
             executor.add_node(node)
-        spinner = threading.Thread(target=spin, name='spin')
-        spinner.start()
+            spinners.append((threading.Thread(target=spin, args=(executor,), name=node.get_name()), executor))
+        for thread, _ in spinners:
+            thread.start()
         print(f'running {len(plan.nodes)} node(s): {", ".join(s.name for s in plan.nodes)} (Ctrl-C to stop)',
               flush=True)
         deadline = time.monotonic() + duration if duration > 0 else None
@@ -107,9 +111,9 @@ def run(plan, frames=0, duration=0.0, echo=print, args=None):
         pass
     finally:
         stop.set()
-        if spinner is not None:
-            spinner.join()
-        if executor is not None:
+        for thread, executor in spinners:
+            if thread.ident is not None:
+                thread.join()
             executor.shutdown()
         for node in reversed(nodes):
             node.destroy_node()
