@@ -65,14 +65,18 @@ def reliability_of_publishers(infos, type_name):
     if not matching:
         return None
     best_effort = [i for i in matching if i.qos_profile.reliability == ReliabilityPolicy.BEST_EFFORT]
-    names = ', '.join(sorted({_publisher_name(i) for i in (best_effort or matching)}))
+    names = sorted({_publisher_name(i) for i in (best_effort or matching)} - {None})
+    names = f': {", ".join(names)}' if names else ''
     if best_effort:
-        return 'best_effort', f'{len(best_effort)} of {len(matching)} publisher(s) best_effort: {names}'
-    return 'reliable', f'{len(matching)} publisher(s), all reliable: {names}'
+        return 'best_effort', f'{len(best_effort)} of {len(matching)} publisher(s) best_effort{names}'
+    return 'reliable', f'{len(matching)} publisher(s), all reliable{names}'
 
 
 def _publisher_name(info):
-    return info.node_namespace.rstrip('/') + '/' + info.node_name if info.node_name else '(unnamed)'
+    """The publisher's node, None while discovery has not told its name."""
+    if not info.node_name or info.node_name.startswith('_NODE_'):
+        return None
+    return info.node_namespace.rstrip('/') + '/' + info.node_name
 
 
 class ImageSubscription:
