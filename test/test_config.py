@@ -311,7 +311,8 @@ def test_relative_paths_resolve_against_the_config_folder_and_variables_expand(t
     (folder / 'models' / 'labels.txt').write_text('red\ngreen\nblue\ngray\n')
     monkeypatch.setenv('ROBOT_DIR', str(folder))
     config = seed_config()
-    config['services'][0]['attributes'].update(model_path='models/m.tflite', label_path='${ROBOT_DIR}/models/labels.txt')
+    config['services'][0]['attributes'].update(model_path='models/m.tflite',
+                                               label_path='${ROBOT_DIR}/models/labels.txt')
     config['components'][1]['attributes']['output_dir'] = '$ROBOT_DIR/frames'
     path = folder / 'robot.json'
     path.write_text(json.dumps(config))

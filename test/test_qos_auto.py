@@ -43,7 +43,8 @@ def test_auto_takes_the_reliability_of_the_publishers(ros, start_node, offered, 
     process = start_classifier(start_node, topic)
     name = re.escape(ros.node.get_name())
     expected = (rf'{topic}: {chosen} \(qos_reliability auto: '
-                + (r'1 of 1 publisher\(s\) best_effort' if chosen == 'best_effort' else r'1 publisher\(s\), all reliable')
+                + (r'1 of 1 publisher\(s\) best_effort' if chosen == 'best_effort'
+                   else r'1 publisher\(s\), all reliable')
                 + rf'(: /{name})?\)')  # the node's name when discovery has told it
     assert process.wait_for_log(f'{topic}: {chosen} (qos_reliability auto'), process.log()
     assert re.search(expected, process.log()), process.log()

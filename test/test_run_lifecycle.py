@@ -83,3 +83,18 @@ def test_run_stops_cleanly_for_every_config_shape(tmp_path, stop):
             process.send_signal(signal.SIGINT if stop.startswith('ctrl_c') else signal.SIGTERM)
     for shape, (process, log) in runs.items():
         check_clean(process, log, shape)
+
+
+def test_a_start_error_names_the_node_as_the_config_names_it(tmp_path):
+    (tmp_path / 'not_a_folder').write_text('')
+    overlay = json.loads(json.dumps(OVERLAY))
+    overlay['attributes']['output_dir'] = str(tmp_path / 'not_a_folder')
+    SHAPES['bad_output_dir'] = {'components': [CAMERA, overlay], 'services': [MODEL, CLASSIFIER]}
+    try:
+        process, log = start(tmp_path, 'bad_output_dir')
+        assert process.wait(60) == 1
+    finally:
+        del SHAPES['bad_output_dir']
+    text = output(log)
+    assert f'[overlay_cam] cannot start: output_dir {tmp_path}/not_a_folder' in text, text
+    assert 'Traceback' not in text

@@ -51,9 +51,7 @@ def declared_value(node, name, default, descriptor):
 
 
 def image_qos(reliability, depth=1):
-    """Sensor-data QoS (keep last `depth`) with the chosen reliability."""
-    if reliability not in QOS_RELIABILITY:
-        raise StartupError(f'qos_reliability: expected one of {", ".join(QOS_RELIABILITY)}, got {reliability!r}')
+    """Sensor-data QoS (keep last `depth`) with `reliable` or `best_effort` reliability."""
     return QoSProfile(history=qos_profile_sensor_data.history, depth=depth,
                       reliability=QOS_RELIABILITY[reliability], durability=qos_profile_sensor_data.durability)
 
