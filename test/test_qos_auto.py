@@ -11,7 +11,6 @@ from conftest import fixture_model
 from ros_helpers import image_msg
 
 CLASSIFIER = 'vision_classifier.classifier_node'
-OVERLAY = 'vision_classifier.overlay_node'
 RED = np.zeros((32, 32, 3), np.uint8) + np.uint8([255, 0, 0])
 
 
@@ -66,10 +65,16 @@ def test_one_best_effort_publisher_among_reliable_ones_makes_it_best_effort(ros,
         other.destroy_node()
 
 
-def test_auto_without_a_publisher_takes_reliable_and_says_why(ros, start_node):
-    process = start_node(OVERLAY, '-r', '__node:=auto_overlay', '-r', 'image:=/nobody/image_raw', name='overlay')
-    assert process.wait_for_log('/nobody/image_raw: reliable (qos_reliability auto: no sensor_msgs/msg/Image '
-                                'publisher within 5 s: the default)', 30), process.log()
+def test_auto_without_a_publisher_takes_reliable_then_a_late_best_effort_one(ros, start_node):
+    process = start_classifier(start_node, '/late/image_raw')
+    assert process.wait_for_log('/late/image_raw: reliable (qos_reliability auto: no sensor_msgs/msg/Image '
+                                'publisher within 5 s: the default; watching for best_effort publishers)', 30), \
+        process.log()
+    pub = publisher(ros, Image, '/late/image_raw', ReliabilityPolicy.BEST_EFFORT)  # a driver started later
+    assert process.wait_for_log('/late/image_raw: best_effort (qos_reliability auto: 1 of 1 publisher(s) '
+                                'best_effort'), process.log()
+    assert classified(ros, process, pub), process.log()
+    assert 'incompatible' not in process.log()
 
 
 def test_a_topic_of_another_type_is_named_with_the_fix(ros, start_node):

@@ -80,21 +80,30 @@ def _publisher_name(info):
 class ImageSubscription:
     """A subscription with `qos_reliability` `reliable`, `best_effort` or `auto`. With `auto` it is created once
     a publisher of the topic appears (best_effort if any publisher is best_effort, else reliable), or after
-    AUTO_QOS_WAIT_SECONDS without one with AUTO_QOS_DEFAULT; the choice and its reason are logged in one line."""
+    AUTO_QOS_WAIT_SECONDS without one with AUTO_QOS_DEFAULT; while reliable it keeps watching the graph (once a
+    second) and becomes best_effort when a best_effort publisher appears. Each choice is logged in one line."""
 
     def __init__(self, node, msg_type, topic, callback, reliability, depth, wait=AUTO_QOS_WAIT_SECONDS):
         if reliability not in QOS_CHOICES:
             raise StartupError(f'qos_reliability: expected one of {", ".join(QOS_CHOICES)}, got {reliability!r}')
         self.node, self.msg_type, self.callback, self.depth = node, msg_type, callback, depth
+        self.auto = reliability == 'auto'
         self.topic_name = node.resolve_topic_name(topic)
         self.type_name = f'{msg_type.__module__.split(".")[0]}/msg/{msg_type.__name__}'
         self.subscription, self.reliability, self._timer = None, None, None
-        if reliability != 'auto':
-            self._create(reliability, 'qos_reliability')
+        if not self.auto:
+            self._create(reliability)
             return
         self._deadline = time.monotonic() + wait
         self._warned_type = False
-        self._timer = node.create_timer(0.1, self._poll, clock=Clock(clock_type=ClockType.STEADY_TIME))
+        self._watch(0.1)
+
+    def _watch(self, period):
+        if self._timer is not None:
+            self._timer.cancel()
+            self.node.destroy_timer(self._timer)
+        self._timer = None if period is None else self.node.create_timer(
+            period, self._poll, clock=Clock(clock_type=ClockType.STEADY_TIME))
 
     def _poll(self):
         infos = self.node.get_publishers_info_by_topic(self.topic_name)
@@ -105,34 +114,39 @@ class ImageSubscription:
             self.node.get_logger().warning(
                 f'{self.topic_name} carries {types}, not {self.type_name}: nothing is received there (for a '
                 'ros_topic camera set "format": "raw" or "compressed" to match)')
-        if found is None and time.monotonic() < self._deadline:
+        if self.subscription is None:
+            if found is None and time.monotonic() < self._deadline:
+                return
+            if found is None:
+                found = AUTO_QOS_DEFAULT, (f'no {self.type_name} publisher within {AUTO_QOS_WAIT_SECONDS:g} s: '
+                                           'the default; watching for best_effort publishers')
+        elif found is None or found[0] == self.reliability:
             return
-        self._timer.cancel()
-        self.node.destroy_timer(self._timer)
-        self._timer = None
-        if found is None:
-            found = AUTO_QOS_DEFAULT, f'no {self.type_name} publisher within {AUTO_QOS_WAIT_SECONDS:g} s: the default'
-        self._create(*found, auto=True)
+        self._create(found[0])
+        self.node.get_logger().info(f'{self.topic_name}: {found[0]} (qos_reliability auto: {found[1]})')
+        self._watch(1.0 if found[0] == 'reliable' else None)
 
-    def _create(self, reliability, why, auto=False):
+    def _create(self, reliability):
+        if self.subscription is not None:
+            self.node.destroy_subscription(self.subscription)
         self.reliability = reliability
         self.subscription = self.node.create_subscription(
             self.msg_type, self.topic_name, self.callback, image_qos(reliability, self.depth),
-            event_callbacks=warn_on_incompatible_qos(self.node, self.topic_name))
-        if auto:
-            self.node.get_logger().info(f'{self.topic_name}: {reliability} (qos_reliability auto: {why})')
+            event_callbacks=warn_on_incompatible_qos(self.node, self.topic_name, self.auto))
 
     def destroy(self):
-        if self._timer is not None:
-            self.node.destroy_timer(self._timer)
+        self._watch(None)
         if self.subscription is not None:
             self.node.destroy_subscription(self.subscription)
 
 
-def warn_on_incompatible_qos(node, topic_hint):
-    """Event callbacks that say why a publisher does not connect (e.g. best_effort camera, reliable reader)."""
+def warn_on_incompatible_qos(node, topic_hint, auto=False):
+    """Event callbacks that say why a publisher does not connect (e.g. best_effort camera, reliable reader);
+    with `auto`, a reliability mismatch is not reported: ImageSubscription switches to best_effort."""
     def on_incompatible(event):
         policy = qos_policy_name_from_kind(event.last_policy_kind)
+        if auto and policy == 'RELIABILITY':
+            return
         node.get_logger().warning(
             f'a publisher on {topic_hint} has incompatible QoS ({policy}); its images are not received. '
             'For a best_effort camera set qos_reliability:=best_effort (see README, "Large images").')
