@@ -20,7 +20,8 @@ AUTO_QOS_WAIT_SECONDS = 5.0  # `auto` waits this long for a publisher, then take
 AUTO_QOS_DEFAULT = 'reliable'
 QOS_RELIABILITY_DESCRIPTION = (
     'Reliability of the image subscription: auto (as the publishers on the topic: best_effort if any publisher '
-    f'is best_effort, else reliable; {AUTO_QOS_DEFAULT} when none appears within {AUTO_QOS_WAIT_SECONDS:g} s), '
+    f'is best_effort, else reliable; {AUTO_QOS_DEFAULT} when none appears within {AUTO_QOS_WAIT_SECONDS:g} s, '
+    'best_effort once a best_effort one appears), '
     'reliable or best_effort. best_effort receives no large images between processes with Fast DDS defaults '
     '(README, "Large images").')
 
