@@ -2,35 +2,43 @@
 
 `ros2 launch vision_classifier classifier.launch.py config:=robot.json`
 
-A wrong config fails before any node starts, with one line per problem naming its place in the JSON.
+A wrong config, or a model or labels file that cannot be used, fails before any node starts, with one line per
+problem naming its place in the JSON.
 """
 import os
 
 from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, LogInfo, OpaqueFunction
+from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.logging import get_logger
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
-from vision_classifier.config import ConfigError, load, translate
+from vision_classifier.config import ConfigError, QOS_RELIABILITY, translate_file
 from vision_classifier.fastdds import large_images_profile, profile_env, profile_in
+
+NO_PROFILE = ('', 'none')  # fastdds_profile:=none (bash cannot pass an empty value): Fast DDS defaults
 
 
 def nodes_from_config(context):
     path = LaunchConfiguration('config').perform(context)
     packages_dir = LaunchConfiguration('packages_dir').perform(context) or None
     profile = LaunchConfiguration('fastdds_profile').perform(context)
+    qos_reliability = LaunchConfiguration('qos_reliability').perform(context)
+    logger = get_logger('vision_classifier')
     try:
-        plan = translate(load(path), packages_dir)
+        plan = translate_file(path, packages_dir, qos_reliability, check_models=True)
     except ConfigError as e:
+        for warning in e.warnings:
+            logger.warning(f'{path}: {warning}')
         raise RuntimeError(f'{path}: {len(e.problems)} problem(s):\n' + '\n'.join(e.problems)) from None
-    actions = [LogInfo(msg=f'{path}: {warning}') for warning in plan.warnings]
-    env = profile_env(profile) if profile else None
-    for spec in plan.nodes:
-        actions.append(Node(package='vision_classifier', executable=spec.executable, name=spec.name,
-                            parameters=[spec.parameters], remappings=list(spec.remappings), output='screen',
-                            emulate_tty=True, additional_env=env))
-    return actions
+    for warning in plan.warnings:
+        logger.warning(f'{path}: {warning}')
+    env = None if profile.strip().lower() in NO_PROFILE else profile_env(profile)
+    return [Node(package='vision_classifier', executable=spec.executable, name=spec.name, exec_name=spec.name,
+                 parameters=[spec.parameters], remappings=list(spec.remappings), output='screen',
+                 emulate_tty=True, additional_env=env)
+            for spec in plan.nodes]
 
 
 def generate_launch_description():
@@ -39,12 +47,16 @@ def generate_launch_description():
     default_profile = profile_in(os.environ) or large_images_profile()
     return LaunchDescription([
         DeclareLaunchArgument('config', default_value=default_config,
-                              description='Viam robot config (JSON) with cameras, mlmodel and vision services'),
+                              description='Viam robot config (JSON) with cameras, mlmodel and vision services; '
+                                          'relative paths in it resolve against its folder'),
         DeclareLaunchArgument('packages_dir', default_value='',
                               description='Folder where ${packages.<name>} resolves; empty: '
                                           '$VISION_CLASSIFIER_PACKAGES_DIR, ~/.viam/packages, then ament shares'),
         DeclareLaunchArgument('fastdds_profile', default_value=default_profile,
                               description='Fast DDS XML profile of our nodes (a shared-memory segment large enough '
-                                          'for camera frames); empty: Fast DDS defaults'),
+                                          'for camera frames); none: Fast DDS defaults'),
+        DeclareLaunchArgument('qos_reliability', default_value='auto', choices=list(QOS_RELIABILITY),
+                              description='Reliability of the image subscriptions where the config does not set '
+                                          'it: auto (as the publishers on the topic), reliable or best_effort'),
         OpaqueFunction(function=nodes_from_config),
     ])

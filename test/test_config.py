@@ -5,7 +5,7 @@ import shutil
 import pytest
 
 from conftest import fixture_model, ROOT
-from vision_classifier.config import ConfigError, load, translate
+from vision_classifier.config import ConfigError, load, load_models, translate, translate_file
 
 
 @pytest.fixture
@@ -45,13 +45,15 @@ def test_seed_example_translates_to_named_nodes_and_wiring(packages):
     assert classifier.parameters['model_path'] == f'{packages}/<model-name>/<model-name>.tflite'
     assert classifier.parameters['label_path'] == f'{packages}/<model-name>/labels.txt'
     assert classifier.parameters['num_threads'] == 1
-    assert dict(classifier.remappings) == {'image': '/cam1/image_raw'}
+    assert dict(classifier.remappings) == {'image': '/cam1/image_raw',
+                                           'image/compressed': '/my_classifier/image/compressed'}
+    assert classifier.parameters['qos_reliability'] == 'auto'
     camera = plan.node('cam1')
     assert camera.parameters['source_type'] == 'webcam' and camera.parameters['source_path'] == '/dev/video0'
     assert dict(camera.remappings) == {'image_raw': '/cam1/image_raw'}
     overlay = plan.node('overlay_cam')
-    assert overlay.parameters == {'confidence_threshold': 0.5, 'max_classifications': 1}
-    assert dict(overlay.remappings) == {'image': '/cam1/image_raw',
+    assert overlay.parameters == {'confidence_threshold': 0.5, 'max_classifications': 1, 'qos_reliability': 'auto'}
+    assert dict(overlay.remappings) == {'image': '/cam1/image_raw', 'image/compressed': '/overlay_cam/image/compressed',
                                         'classifications': '/my_classifier/classifications'}
     assert plan.warnings == []
 
@@ -62,7 +64,8 @@ def test_mlmodel_and_vision_service_may_share_a_name(packages):
     config = {'services': [copy.deepcopy(SEED_MLMODEL), vision]}
     plan = translate(config, packages)
     assert [(n.name, n.executable) for n in plan.nodes] == [('fruit_classifier', 'classifier_node')]
-    assert dict(plan.node('fruit_classifier').remappings) == {'image': '/fruit_classifier/image'}
+    assert dict(plan.node('fruit_classifier').remappings) == {
+        'image': '/fruit_classifier/image', 'image/compressed': '/fruit_classifier/image/compressed'}
 
 
 def test_vision_attributes_become_classifier_parameters(packages):
@@ -110,13 +113,17 @@ def problems_of(config, packages=None):
 
 
 @pytest.mark.parametrize('change,problem', [
-    (lambda c: c['services'].append({'name': 'x', 'type': 'navigation', 'model': 'y'}),
-     'services[2].type: unknown service type "navigation" (supported: mlmodel, vision)'),
     (lambda c: c['services'][0].update(model='onnx_cpu'),
-     'services[0].model: unknown mlmodel model "onnx_cpu" (supported: tflite_cpu)'),
+     'services[1].attributes.mlmodel_name: "fruit_classifier" is services[0] (mlmodel, model "onnx_cpu"), '
+     'which is not run'),
     (lambda c: c['components'][0].update(model='realsense'),
-     'components[0].model: unknown camera model "realsense"'),
-    (lambda c: c['components'][0].update(type='arm'), 'components[0].type: unknown component type "arm"'),
+     'components[1].attributes.source: "cam1" is components[0] (camera, model "realsense"), which is not run'),
+    (lambda c: c['components'][0].update(type='arm'),
+     'components[1].attributes.source: "cam1" is components[0] (arm, model "webcam"), which is not run'),
+    (lambda c: c['services'][1].update(model='detector'),
+     'components[1].attributes.pipeline[0].attributes.classifier_name: "my_classifier" is services[1] (vision, '),
+    (lambda c: c['services'][1]['attributes'].update(mlmodel_name=None, mlmodel_nmae='fruit_classifier'),
+     'services[1].attributes.mlmodel_name: required ("mlmodel_nmae" is not a known attribute: a misspelling?)'),
     (lambda c: c['services'][0]['attributes'].pop('model_path'), 'services[0].attributes.model_path: required'),
     (lambda c: c['services'][0]['attributes'].update(num_threads='2'),
      'services[0].attributes.num_threads: expected an integer of at least 1, got "2"'),
@@ -189,3 +196,166 @@ def test_default_config_translates():
     plan = translate(load(ROOT / 'config' / 'default.json'))
     assert {n.name for n in plan.nodes} == {'photos', 'overlay_cam', 'my_classifier'}
     assert json.loads((ROOT / 'config' / 'default.json').read_text())
+
+
+def ros_topic_config(camera_attributes, **vision_attributes):
+    """A vision service classifying an existing ROS topic, drawn on by a transform camera."""
+    config = seed_config()
+    config['components'][0] = {'name': 'cam1', 'type': 'camera', 'model': 'ros_topic',
+                                'attributes': camera_attributes}
+    config['services'][1]['attributes'].update(vision_attributes)
+    return config
+
+
+@pytest.mark.parametrize('attributes,expected_input,reliability', [
+    ({'topic': '/usb_cam/image_raw'}, ('image', '/usb_cam/image_raw'), 'auto'),
+    ({'topic': 'usb_cam/image_raw', 'qos_reliability': 'best_effort'}, ('image', '/usb_cam/image_raw'),
+     'best_effort'),
+    ({'topic': '/usb_cam/image_raw/compressed'}, ('image/compressed', '/usb_cam/image_raw/compressed'), 'auto'),
+    ({'topic': '/gst/jpeg', 'format': 'compressed', 'qos_reliability': 'reliable'},
+     ('image/compressed', '/gst/jpeg'), 'reliable'),
+    ({'topic': '/odd/compressed', 'format': 'raw'}, ('image', '/odd/compressed'), 'auto'),
+])
+def test_ros_topic_camera_starts_no_node_and_wires_its_topic(packages, attributes, expected_input, reliability):
+    plan = translate(ros_topic_config(attributes), packages)
+    assert [n.name for n in plan.nodes] == ['overlay_cam', 'my_classifier'], 'no camera node for a ROS topic'
+    for node in plan.nodes:
+        quiet = {'image': f'/{node.name}/image', 'image/compressed': f'/{node.name}/image/compressed'}
+        expected = dict(quiet, **dict([expected_input]))
+        assert {k: v for k, v in node.remappings if k.startswith('image')} == expected
+        assert node.parameters['qos_reliability'] == reliability
+    assert plan.warnings == []
+
+
+def test_ros_topic_camera_as_camera_name_and_the_default_reliability(packages):
+    config = ros_topic_config({'topic': '/front/image_raw'}, camera_name='cam1')
+    del config['components'][1]
+    plan = translate(config, packages, qos_reliability='best_effort')
+    assert dict(plan.node('my_classifier').remappings)['image'] == '/front/image_raw'
+    assert plan.node('my_classifier').parameters['qos_reliability'] == 'best_effort'
+
+
+@pytest.mark.parametrize('attributes,problem', [
+    ({}, 'components[0].attributes.topic: required'),
+    ({'topic': '/a b'}, 'components[0].attributes.topic: expected a ROS topic name'),
+    ({'topic': '/a', 'qos_reliability': 'sometimes'},
+     'components[0].attributes.qos_reliability: expected one of auto, reliable, best_effort, got "sometimes"'),
+    ({'topic': '/a', 'format': 'jpeg'}, 'components[0].attributes.format: expected one of raw, compressed'),
+])
+def test_ros_topic_camera_errors(packages, attributes, problem):
+    assert problem in '\n'.join(problems_of(ros_topic_config(attributes), packages))
+
+
+def test_a_whole_machine_config_runs_what_it_can_and_warns_once_per_other_resource(packages):
+    config = seed_config()
+    config['components'] += [
+        {'name': 'board1', 'type': 'board', 'model': 'pi', 'attributes': {'pins': [1, 2]}},
+        {'name': 'left', 'api': 'rdk:component:motor', 'model': 'gpio', 'attributes': {}},
+        {'name': 'arm1', 'type': 'arm', 'model': 'ur5e'},
+        {'name': 'depth', 'type': 'camera', 'model': 'realsense', 'attributes': {'sensors': ['depth']}},
+    ]
+    config['services'] += [{'name': 'nav', 'type': 'navigation', 'model': 'builtin'},
+                           {'name': 'onnx', 'type': 'mlmodel', 'model': 'onnx_cpu'}]
+    config['modules'] = [{'name': 'realsense', 'executable_path': '/opt/rs'}]
+    plan = translate(config, packages)
+    assert [n.name for n in plan.nodes] == ['cam1', 'overlay_cam', 'my_classifier']
+    assert plan.warnings == [
+        'services[2]: navigation "nav" (model "builtin") ignored: vision_classifier runs mlmodel and vision services',
+        'services[3]: mlmodel "onnx" (model "onnx_cpu") ignored: vision_classifier runs mlmodel services of model '
+        'tflite_cpu',
+        'components[2]: board "board1" (model "pi") ignored: vision_classifier runs cameras',
+        'components[3]: motor "left" (model "gpio") ignored: vision_classifier runs cameras',
+        'components[4]: arm "arm1" (model "ur5e") ignored: vision_classifier runs cameras',
+        'components[5]: camera "depth" (model "realsense") ignored: vision_classifier runs cameras of models '
+        'webcam, image_file, fake, video_file, image_folder, transform, ros_topic',
+    ]
+
+
+@pytest.mark.parametrize('change,warning', [
+    (lambda c: c.update(component=c.pop('components')), 'component: unknown key, ignored; did you mean "components"?'),
+    (lambda c: c['services'][1].update(attribute={}),
+     'services[1].attribute: unknown key, ignored; did you mean "attributes"?'),
+    (lambda c: c['services'][1]['attributes'].update(mlmodel_nmae='x'),
+     'services[1].attributes.mlmodel_nmae: unknown attribute for vision, ignored; did you mean "mlmodel_name"?'),
+    (lambda c: c['components'][1]['attributes']['pipeline'][0]['attributes'].update(confidence=0.2),
+     'components[1].attributes.pipeline[0].attributes.confidence: unknown attribute for classifications, ignored; '
+     'did you mean "confidence_threshold"?'),
+    (lambda c: c['services'][1]['attributes'].update(zzz=1), 'services[1].attributes.zzz: unknown attribute for '
+     'vision, ignored'),
+])
+def test_unknown_keys_get_the_closest_known_key(packages, change, warning):
+    config = seed_config()
+    change(config)
+    try:
+        warnings = translate(config, packages).warnings
+    except ConfigError as e:  # `component` leaves nothing to run
+        warnings = e.warnings
+    assert warning in warnings, warnings
+    assert warning.endswith('?') or 'did you mean' not in warning
+
+
+@pytest.mark.parametrize('config', [
+    {}, {'component': []}, {'services': [copy.deepcopy(SEED_MLMODEL)]},
+    {'components': [{'name': 'front', 'type': 'camera', 'model': 'ros_topic', 'attributes': {'topic': '/x'}},
+                    {'name': 'b', 'type': 'board', 'model': 'pi'}]},
+])
+def test_a_config_with_nothing_to_run_is_an_error(packages, config):
+    problems = problems_of(config, packages)
+    assert len(problems) == 1 and problems[0].startswith('config: nothing to run: no vision service'), problems
+
+
+def test_relative_paths_resolve_against_the_config_folder_and_variables_expand(tmp_path, monkeypatch):
+    folder = tmp_path / 'robot'
+    (folder / 'models').mkdir(parents=True)
+    shutil.copy(fixture_model('float_nhwc_logits.tflite'), folder / 'models' / 'm.tflite')
+    (folder / 'models' / 'labels.txt').write_text('red\ngreen\nblue\ngray\n')
+    monkeypatch.setenv('ROBOT_DIR', str(folder))
+    config = seed_config()
+    config['services'][0]['attributes'].update(model_path='models/m.tflite',
+                                               label_path='${ROBOT_DIR}/models/labels.txt')
+    config['components'][1]['attributes']['output_dir'] = '$ROBOT_DIR/frames'
+    path = folder / 'robot.json'
+    path.write_text(json.dumps(config))
+    monkeypatch.chdir(tmp_path)
+    plan = translate_file(str(path.relative_to(tmp_path)))
+    p = plan.node('my_classifier').parameters
+    assert (p['model_path'], p['label_path']) == (f'{folder}/models/m.tflite', f'{folder}/models/labels.txt')
+    assert plan.node('overlay_cam').parameters['output_dir'] == f'{folder}/frames'
+    config['services'][0]['attributes']['label_path'] = '${NO_SUCH_VARIABLE_HERE}/labels.txt'
+    path.write_text(json.dumps(config))
+    with pytest.raises(ConfigError) as error:
+        translate_file(str(path))
+    assert error.value.problems == [
+        'services[0].attributes.label_path: $NO_SUCH_VARIABLE_HERE: environment variable not set']
+
+
+def test_models_and_labels_are_checked_before_anything_starts(packages, tmp_path):
+    config = seed_config()
+    (tmp_path / 'two.txt').write_text('red\ngreen\n')
+    config['services'][0]['attributes']['label_path'] = str(tmp_path / 'two.txt')
+    config['services'].append({'name': 'second', 'type': 'vision', 'model': 'mlmodel',
+                               'attributes': {'mlmodel_name': 'fruit_classifier'}})
+    plan = translate(config, packages)  # the translation alone does not open the model
+    with pytest.raises(ConfigError) as error:
+        load_models(plan)
+    cause = f'label_path {tmp_path}/two.txt: 2 labels, but the model outputs 4 values'
+    assert error.value.problems == [
+        f'services[1] vision service "my_classifier" (mlmodel "fruit_classifier", services[0]): {cause}',
+        f'services[2] vision service "second" (mlmodel "fruit_classifier", services[0]): {cause}']
+    assert load_models(translate(seed_config(), packages)).nodes, 'a good model passes'
+
+
+def test_an_mlmodel_shared_by_vision_services_is_loaded_once(packages, monkeypatch):
+    from vision_classifier import tflite_model
+    loaded = []
+    real_init = tflite_model.TfliteCpuModel.__init__
+
+    def counting_init(self, config):
+        loaded.append(config.model_path)
+        real_init(self, config)
+    monkeypatch.setattr(tflite_model.TfliteCpuModel, '__init__', counting_init)
+    config = seed_config()
+    config['services'].append({'name': 'second', 'type': 'vision', 'model': 'mlmodel',
+                               'attributes': {'mlmodel_name': 'fruit_classifier'}})
+    load_models(translate(config, packages))
+    assert len(loaded) == 1

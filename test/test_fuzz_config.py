@@ -60,7 +60,7 @@ def viam_docs_config():
 
 
 def everything_config():
-    """Every camera model and attribute; one mlmodel shared by three vision services, one named like it."""
+    """Every camera model and attribute, a board; one mlmodel shared by four vision services, one named like it."""
     step = {'type': 'classifications', 'attributes': {
         'classifier_name': 'fruit', 'confidence_threshold': 0.2, 'max_classifications': 3,
         'valid_labels': ['red', 'green']}}
@@ -74,6 +74,9 @@ def everything_config():
              'attributes': {'folder_path': '${packages.sample_photos}', 'frame_rate': 2.5}},
             {'name': 'clip', 'type': 'camera', 'model': 'video_file', 'attributes': {'video_path': '/data/v.mp4'}},
             {'name': 'pattern', 'type': 'camera', 'model': 'fake', 'attributes': {'width': 320, 'height': 240}},
+            {'name': 'driver', 'type': 'camera', 'model': 'ros_topic',
+             'attributes': {'topic': '/usb_cam/image_raw/compressed', 'qos_reliability': 'best_effort'}},
+            {'name': 'board1', 'type': 'board', 'model': 'pi', 'attributes': {'pins': [1]}},
             {'name': 'overlay_front', 'type': 'camera', 'model': 'transform',
              'attributes': {'source': 'front', 'output_dir': '/tmp/frames', 'pipeline': [step]}},
             {'name': 'overlay_pattern', 'type': 'camera', 'model': 'transform', 'attributes': {
@@ -89,6 +92,8 @@ def everything_config():
             {'name': 'colours', 'api': 'rdk:service:vision', 'model': 'rdk:builtin:mlmodel', 'attributes': {
                 'mlmodel_name': 'fruit', 'camera_name': 'pattern', 'label_path': MODEL['label_path']}},
             {'name': 'lonely', 'type': 'vision', 'model': 'mlmodel', 'attributes': {'mlmodel_name': 'fruit'}},
+            {'name': 'driven', 'type': 'vision', 'model': 'mlmodel',
+             'attributes': {'mlmodel_name': 'fruit', 'camera_name': 'driver'}},
         ],
     }
 

@@ -12,7 +12,8 @@ from vision_classifier_msgs.srv import GetClassifications
 from .image_encoding import decode_msg, DEFAULT_MAX_IMAGE_BYTES, ImageError
 from .paths import PathError, resolve_path
 from .rate_limit import FaultLog
-from .ros_common import declared_value, describe, image_qos, run_node, StartupError, warn_on_incompatible_qos
+from .ros_common import (declared_value, describe, ImageSubscription, QOS_CHOICES, QOS_RELIABILITY_DESCRIPTION,
+                         run_node, StartupError)
 from .tflite_model import ModelConfig, ModelError, TfliteCpuModel
 from .vision import parse_label_confidences, Thresholds, VisionService
 
@@ -44,15 +45,13 @@ class ClassifierNode(Node):
         self.faults = FaultLog()
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self.publisher = self.create_publisher(Classifications, '~/classifications', 10)
-        self.subscription = self.create_subscription(
-            Image, 'image', self._on_image, image_qos(p['qos_reliability']),
-            event_callbacks=warn_on_incompatible_qos(self, self.resolve_topic_name('image')))
+        self.images = ImageSubscription(self, Image, 'image', self._on_image, p['qos_reliability'], 1)
         self.srv = self.create_service(GetClassifications, '~/get_classifications', self._on_get_classifications)
         model = self.service.model
         self.get_logger().info(
             f'{config.model_path}: {len(model.labels)} classes, input {model.input_details["shape"].tolist()} '
             f'{model.input_details["dtype"].__name__}, {config.num_threads} thread(s); '
-            f'listening on {self.subscription.topic_name}')
+            f'listening on {self.images.topic_name}')
 
     def _declare_parameters(self):
         string_array, double_array = Parameter.Type.STRING_ARRAY, Parameter.Type.DOUBLE_ARRAY
@@ -75,10 +74,8 @@ class ClassifierNode(Node):
             ('label_confidences', string_array, describe(
                 'Per-label minimums as "label:minimum"; when set, other labels are dropped.')),
             ('max_classifications', 5, describe('Results per image, best first; 0 or less: all.')),
-            ('qos_reliability', 'reliable', describe(
-                'Reliability of the image subscription; best_effort receives no large images between processes '
-                'with Fast DDS defaults (README, "Large images").', read_only=True,
-                choices=('best_effort', 'reliable'))),
+            ('qos_reliability', 'auto', describe(QOS_RELIABILITY_DESCRIPTION, read_only=True,
+                                                 choices=QOS_CHOICES)),
             ('max_image_bytes', DEFAULT_MAX_IMAGE_BYTES, describe('Images claiming more bytes are rejected.',
                                                                   int_range=(1, 2**31 - 1))),
         ]

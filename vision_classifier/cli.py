@@ -36,12 +36,15 @@ def classify(args):
     return status
 
 
-def load_plan(path, packages_dir, save_dir=None):
-    """Translate a config; with `save_dir`, every transform camera writes its frames to save_dir/<name>."""
-    from .config import ConfigError, load, translate
+def load_plan(path, packages_dir, save_dir=None, qos_reliability='auto'):
+    """Translate a config and load its models; with `save_dir`, every transform camera writes its frames to
+    save_dir/<name>."""
+    from .config import ConfigError, translate_file
     try:
-        plan = translate(load(path), packages_dir)
+        plan = translate_file(path, packages_dir, qos_reliability)
     except ConfigError as e:
+        for warning in e.warnings:
+            print(f'warning: {warning}', file=sys.stderr)
         print(f'{path}: {len(e.problems)} problem(s):', file=sys.stderr)
         for problem in e.problems:
             print(f'  {problem}', file=sys.stderr)
@@ -57,7 +60,7 @@ def load_plan(path, packages_dir, save_dir=None):
 
 def run_config(args, path):
     from .runner import run
-    plan = load_plan(path, args.packages_dir, args.save_dir)
+    plan = load_plan(path, args.packages_dir, args.save_dir, args.qos_reliability)
     if plan is None:
         return 2
     overlays = [s for s in plan.nodes if s.kind == 'overlay']
@@ -127,6 +130,9 @@ def build_parser():
         command.add_argument('--frames', type=int, default=0, help='stop after this many annotated frames')
         command.add_argument('--duration', type=float, default=0.0, help='stop after this many seconds')
         command.add_argument('--save-dir', default=None, help='write annotated frames to DIR/<transform camera>')
+        command.add_argument('--qos-reliability', default='auto', choices=('auto', 'reliable', 'best_effort'),
+                             help='image subscriptions where the config does not say (default: %(default)s: '
+                                  'as the publishers on the topic)')
 
     config = commands.add_parser('run', help='run all nodes of a Viam config in one process')
     config.add_argument('config', help='Viam robot config (JSON)')

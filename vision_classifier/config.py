@@ -4,20 +4,33 @@ Nodes: each `vision` service becomes a classifier node named after it, each came
 `transform` camera an overlay node. `mlmodel` services are not nodes: their attributes go to the classifier
 nodes that use them, so an mlmodel and a vision service may share a name (as in Viam's docs).
 """
+import difflib
 import json
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .paths import resolve_path
 
-CAMERA_MODELS = ('webcam', 'image_file', 'fake', 'video_file', 'image_folder', 'transform')
+CAMERA_MODELS = ('webcam', 'image_file', 'fake', 'video_file', 'image_folder', 'transform', 'ros_topic')
+QOS_RELIABILITY = ('auto', 'reliable', 'best_effort')
+IMAGE_FORMATS = ('raw', 'compressed')
+# Keys of a Viam machine config and of its resources: known, so only misspellings get a warning
+TOP_KEYS = ('components', 'services', 'modules', 'packages', 'processes', 'remotes', 'agent', 'network', 'auth',
+            'cloud', 'debug', 'disable_partial_start', 'enable_web_profile', 'log', 'maintenance', 'jobs',
+            'fragments', 'fragment_mods', 'overwrite_fragment_status', 'revision', 'tracing',
+            'disable_log_deduplication')
+RESOURCE_KEYS = ('name', 'namespace', 'type', 'model', 'api', 'attributes', 'depends_on', 'frame',
+                 'service_configs', 'log_configuration', 'notes')
+STEP_KEYS = ('type', 'attributes')
 DEFAULT_FRAME_RATE = {'webcam': 30.0, 'video_file': 30.0, 'image_file': 10.0, 'image_folder': 10.0, 'fake': 10.0}
 DEFAULT_MAX_CLASSIFICATIONS = 5
 # Ranges the nodes declare for these parameters (camera_node, classifier_node): checked here to name the place
 NODE_LIMITS = {'width': (0, 16384), 'height': (0, 16384), 'frame_rate': (0.01, 1000.0), 'num_threads': (1, 256)}
 NODE_NAME = re.compile(r'[A-Za-z][A-Za-z0-9_]{0,199}')  # ROS takes topics (/<name>/...) of up to 247 characters
+TOPIC_NAME = re.compile(r'/?[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*')
 KNOWN = {
     'tflite_cpu': {'model_path', 'label_path', 'num_threads'},
     'vision': {'mlmodel_name', 'default_minimum_confidence', 'label_confidences', 'label_path',
@@ -29,6 +42,7 @@ KNOWN = {
     'image_folder': {'folder_path', 'width_px', 'height_px', 'frame_rate'},
     'fake': {'width', 'height', 'width_px', 'height_px', 'frame_rate'},
     'transform': {'source', 'pipeline', 'output_dir'},
+    'ros_topic': {'topic', 'format', 'qos_reliability'},
     'classifications': {'classifier_name', 'confidence_threshold', 'max_classifications', 'valid_labels'},
 }
 
@@ -36,9 +50,10 @@ KNOWN = {
 class ConfigError(ValueError):
     """A config that cannot run; `problems` holds one message per problem, each naming its place."""
 
-    def __init__(self, problems):
+    def __init__(self, problems, warnings=()):
         super().__init__('\n'.join(problems))
         self.problems = list(problems)
+        self.warnings = list(warnings)
 
 
 @dataclass(frozen=True)
@@ -57,14 +72,30 @@ class NodeSpec:
 class Plan:
     nodes: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
+    origins: dict = field(default_factory=dict)  # classifier node name -> (its place, its mlmodel's place and name)
 
     def node(self, name):
         return next(n for n in self.nodes if n.name == name)
 
 
 def image_topic(camera_name, model):
-    """Where a config camera's images are published."""
+    """Where a camera node of the config publishes its images."""
     return f'/{camera_name}/image' if model == 'transform' else f'/{camera_name}/image_raw'
+
+
+def input_remappings(node_name, topic=None, image_format='raw'):
+    """Remappings of a node's image inputs (`image`: sensor_msgs/Image, `image/compressed`: CompressedImage):
+    the input in use to `topic`, the other to the node's own quiet `/<node>/image[/compressed]`."""
+    raw, compressed = f'/{node_name}/image', f'/{node_name}/image/compressed'
+    if topic is not None:
+        raw, compressed = (raw, topic) if image_format == 'compressed' else (topic, compressed)
+    return (('image', raw), ('image/compressed', compressed))
+
+
+def closest(key, known):
+    """`; did you mean "x"?` for the known key closest to a misspelled one, else ''."""
+    match = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6) if isinstance(key, str) else []
+    return f'; did you mean "{match[0]}"?' if match else ''
 
 
 def load(path):
@@ -122,9 +153,14 @@ def _type_name(value):
 class _Reader:
     """Reads attributes with type checks, collecting one problem per fault."""
 
-    def __init__(self, packages_dir):
+    def __init__(self, packages_dir, base_dir=None):
         self.problems, self.warnings = [], []
         self.packages_dir = packages_dir
+        self.base_dir = base_dir
+
+    def warn(self, message):
+        if (warning := _one_line(message)) not in self.warnings:
+            self.warnings.append(warning)
 
     def fail(self, where, message):
         problem = _one_line(f'{where}: {message}')
@@ -140,7 +176,9 @@ class _Reader:
     def get(self, attrs, where, key, kind, required=False, default=None, limits=None):
         if key not in attrs or attrs[key] is None:
             if required:
-                self.fail(f'{where}.{key}', 'required')
+                near = [k for k in attrs if isinstance(k, str) and k != key and closest(k, [key])]
+                hint = f' ("{near[0]}" is not a known attribute: a misspelling?)' if near else ''
+                self.fail(f'{where}.{key}', f'required{hint}')
             return default
         value, place = attrs[key], f'{where}.{key}'
         checks = {
@@ -159,6 +197,10 @@ class _Reader:
                                                              for k, c in v.items()),
                          'an object of label: number from 0 to 1'),
             'array': (lambda v: isinstance(v, list), 'an array'),
+            'qos': (lambda v: v in QOS_RELIABILITY, 'one of ' + ', '.join(QOS_RELIABILITY)),
+            'format': (lambda v: v in IMAGE_FORMATS, 'one of ' + ', '.join(IMAGE_FORMATS)),
+            'topic': (lambda v: isinstance(v, str) and len(v) <= 200 and TOPIC_NAME.fullmatch(v) is not None,
+                      'a ROS topic name (tokens of letters, digits and _ separated by /, at most 200)'),
         }
         check, expected = checks[kind]
         if not check(value):
@@ -171,11 +213,12 @@ class _Reader:
         return value
 
     def path(self, attrs, where, key, required=False, must_exist=False):
+        """A path attribute: $VAR, ${VAR}, ${packages.<name>} and ~ expanded, relative to the config's folder."""
         raw = self.get(attrs, where, key, 'string', required)
         if raw is None:
             return ''
         try:
-            resolved = resolve_path(raw, self.packages_dir)
+            resolved = resolve_path(raw, self.packages_dir, self.base_dir)
             if must_exist and not Path(resolved).is_file():
                 self.fail(f'{where}.{key}', f'no such file {resolved}')
         except ValueError as e:  # PathError, or a path the OS cannot take (a NUL character, a bad package name)
@@ -188,8 +231,11 @@ class _Reader:
 
     def unknown(self, attrs, where, model):
         for key in sorted(set(attrs) - KNOWN[model]):
-            if (warning := _one_line(f'{where}.{key}: unknown attribute for {model}, ignored')) not in self.warnings:
-                self.warnings.append(warning)
+            self.warn(f'{where}.{key}: unknown attribute for {model}, ignored{closest(key, KNOWN[model])}')
+
+    def unknown_keys(self, entry, where, known):
+        for key in sorted(k for k in entry if k not in known):
+            self.warn(f'{where}{"." if where else ""}{key}: unknown key, ignored{closest(key, known)}')
 
 
 def _kind(entry, default_api):
@@ -214,6 +260,7 @@ def _entries(config, key, reader):
         where = f'{key}[{i}]'
         if reader.object(entry, where) is None:
             continue
+        reader.unknown_keys(entry, where, RESOURCE_KEYS)
         name = entry.get('name')
         if not isinstance(name, str) or not name:
             reader.fail(f'{where}.name', 'required (a non-empty string)')
@@ -226,29 +273,37 @@ def _entries(config, key, reader):
     return entries
 
 
-def translate(config, packages_dir=None):
-    """A Plan for a parsed Viam config; raises ConfigError listing every problem found."""
-    reader = _Reader(packages_dir)
+def translate(config, packages_dir=None, base_dir=None, qos_reliability='auto'):
+    """A Plan for a parsed Viam config; raises ConfigError listing every problem found.
+
+    Relative paths resolve against `base_dir` (the config file's folder), else the working directory.
+    `qos_reliability` is the image subscriptions' reliability where a ros_topic camera does not set its own.
+    Resources we do not run (boards, motors, other camera or service models) are ignored with a warning each.
+    """
+    reader = _Reader(packages_dir, base_dir)
     if reader.object(config, 'config') is None:
         raise ConfigError(reader.problems)
-    mlmodels, visions, cameras = {}, {}, {}
+    if qos_reliability not in QOS_RELIABILITY:
+        reader.fail('qos_reliability', f'expected one of {", ".join(QOS_RELIABILITY)}, got {_shown(qos_reliability)}')
+    reader.unknown_keys(config, '', TOP_KEYS)
+    mlmodels, visions, cameras, ignored = {}, {}, {}, {}
     for where, name, kind, model, attrs in _entries(config, 'services', reader):
         table, expected_model = {'mlmodel': (mlmodels, 'tflite_cpu'), 'vision': (visions, 'mlmodel')}.get(
             kind if isinstance(kind, str) else None, (None, None))
         if table is None:
-            reader.fail(f'{where}.type', f'unknown service type {_shown(kind)} (supported: mlmodel, vision)')
+            _ignore(reader, ignored, where, name, kind, model, 'service', 'mlmodel and vision services')
         elif model != expected_model:
-            reader.fail(f'{where}.model', f'unknown {kind} model {_shown(model)} (supported: {expected_model})')
+            _ignore(reader, ignored, where, name, kind, model, 'service', f'{kind} services of model {expected_model}')
         elif name in table:
             reader.fail(f'{where}.name', f'duplicate {kind} service name "{name}" (also {table[name][0]})')
         else:
             table[name] = (where, attrs)
     for where, name, kind, model, attrs in _entries(config, 'components', reader):
         if kind != 'camera':
-            reader.fail(f'{where}.type', f'unknown component type {_shown(kind)} (supported: camera)')
+            _ignore(reader, ignored, where, name, kind, model, 'component', 'cameras')
         elif model not in CAMERA_MODELS:
-            reader.fail(f'{where}.model',
-                        f'unknown camera model {_shown(model)} (supported: {", ".join(CAMERA_MODELS)})')
+            _ignore(reader, ignored, where, name, kind, model, 'component',
+                    f'cameras of models {", ".join(CAMERA_MODELS)}')
         elif name in cameras:
             reader.fail(f'{where}.name', f'duplicate camera name "{name}" (also {cameras[name][0]})')
         else:
@@ -263,19 +318,63 @@ def translate(config, packages_dir=None):
                         '(letters, digits and _, starting with a letter, at most 200)')
 
     plan = Plan()
-    classifier_sources = {}
+    inputs = {}  # camera name -> (topic, format, reliability) of its images
     for name, (where, model, attrs) in cameras.items():
         reader.unknown(attrs, f'{where}.attributes', model)
-        if model == 'transform':
-            plan.nodes.append(_overlay(reader, name, where, attrs, cameras, visions, classifier_sources))
+        if model == 'ros_topic':
+            inputs[name] = _ros_topic(reader, where, attrs, qos_reliability)
         else:
+            inputs[name] = (image_topic(name, model), 'raw', qos_reliability)
+    world = _World(cameras, visions, mlmodels, ignored, inputs, qos_reliability)
+    classifier_sources = {}
+    for name, (where, model, attrs) in cameras.items():
+        if model == 'transform':
+            plan.nodes.append(_overlay(reader, name, where, attrs, world, classifier_sources))
+        elif model != 'ros_topic':
             plan.nodes.append(_camera(reader, name, where, model, attrs))
     for name, (where, attrs) in visions.items():
-        plan.nodes.append(_classifier(reader, name, where, attrs, mlmodels, cameras, classifier_sources))
+        plan.nodes.append(_classifier(reader, name, where, attrs, world, classifier_sources, plan.origins))
+    if not plan.nodes and not reader.problems:
+        reader.fail('config', 'nothing to run: no vision service (model mlmodel) and no camera node '
+                    f'(camera models {", ".join(m for m in CAMERA_MODELS if m != "ros_topic")})')
     if reader.problems:
-        raise ConfigError(reader.problems)
+        raise ConfigError(reader.problems, reader.warnings)
     plan.warnings = reader.warnings
     return plan
+
+
+@dataclass
+class _World:
+    cameras: dict
+    visions: dict
+    mlmodels: dict
+    ignored: dict   # name -> what it is, for resources we do not run
+    inputs: dict    # camera name -> (topic, format, reliability)
+    reliability: str  # of image subscriptions whose camera does not set its own
+
+    def missing(self, name, what):
+        """Why `name` is not a `what` we run: ignored, or absent."""
+        reason = self.ignored.get(name)
+        return reason or f'no {what} named "{name}"'
+
+
+def _ignore(reader, ignored, where, name, kind, model, group, runs):
+    """A resource we do not run: one warning, and a reason for references to it."""
+    kind = kind if isinstance(kind, str) else group
+    what = f'{kind} "{name}" (model {_shown(model)})'
+    ignored.setdefault(name, f'"{name}" is {where} ({kind}, model {_shown(model)}), which is not run')
+    reader.warn(f'{where}: {what} ignored: vision_classifier runs {runs}')
+
+
+def _ros_topic(reader, where, attrs, default_reliability):
+    """(topic, format, reliability) of a camera that is an existing ROS topic (no node is started for it)."""
+    at = f'{where}.attributes'
+    topic = reader.get(attrs, at, 'topic', 'topic', required=True) or '/unset'
+    topic = topic if topic.startswith('/') else '/' + topic
+    image_format = reader.get(attrs, at, 'format', 'format',
+                              default='compressed' if topic.endswith('/compressed') else 'raw')
+    reliability = reader.get(attrs, at, 'qos_reliability', 'qos', default=default_reliability)
+    return topic, image_format, reliability
 
 
 def _camera(reader, name, where, model, attrs):
@@ -300,15 +399,18 @@ def _camera(reader, name, where, model, attrs):
     return NodeSpec(name, 'camera_node', parameters, (('image_raw', image_topic(name, model)),))
 
 
-def _overlay(reader, name, where, attrs, cameras, visions, classifier_sources):
+def _overlay(reader, name, where, attrs, world, classifier_sources):
     at = f'{where}.attributes'
+    cameras, visions = world.cameras, world.visions
     source = reader.get(attrs, at, 'source', 'string', required=True)
     if source is not None and source not in cameras:
-        reader.fail(f'{at}.source', f'no camera named "{source}"')
+        reader.fail(f'{at}.source', world.missing(source, 'camera'))
     elif source == name:
         reader.fail(f'{at}.source', 'a transform camera cannot be its own source')
     pipeline = reader.get(attrs, at, 'pipeline', 'array', required=True) or []
     steps = [(i, s) for i, s in enumerate(pipeline) if reader.object(s, f'{at}.pipeline[{i}]') is not None]
+    for i, step in steps:
+        reader.unknown_keys(step, f'{at}.pipeline[{i}]', STEP_KEYS)
     parameters = {}
     classifier = None
     for i, step in steps:
@@ -325,7 +427,7 @@ def _overlay(reader, name, where, attrs, cameras, visions, classifier_sources):
         reader.unknown(step_attrs, sat, 'classifications')
         classifier = reader.get(step_attrs, sat, 'classifier_name', 'string', required=True)
         if classifier is not None and classifier not in visions:
-            reader.fail(f'{sat}.classifier_name', f'no vision service named "{classifier}"')
+            reader.fail(f'{sat}.classifier_name', world.missing(classifier, 'vision service'))
         parameters = {
             'confidence_threshold': float(reader.get(step_attrs, sat, 'confidence_threshold', 'unit', default=0.0)),
             'max_classifications': reader.get(step_attrs, sat, 'max_classifications', 'integer', default=1),
@@ -338,24 +440,26 @@ def _overlay(reader, name, where, attrs, cameras, visions, classifier_sources):
                 (source, f'{sat}.classifier_name', parameters['max_classifications']))
     if not pipeline:
         reader.fail(f'{at}.pipeline', 'expected one step of type classifications')
-    output_dir = reader.get(attrs, at, 'output_dir', 'string')
+    output_dir = reader.path(attrs, at, 'output_dir')
     if output_dir:
         parameters['output_dir'] = output_dir
-    source_model = cameras[source][1] if source in cameras else 'camera'
-    remappings = (('image', image_topic(source, source_model)),
-                  ('classifications', f'/{classifier}/classifications'))
+    topic, image_format, reliability = world.inputs.get(source, (None, 'raw', world.reliability))
+    parameters['qos_reliability'] = reliability
+    remappings = input_remappings(name, topic, image_format) + (
+        ('classifications', f'/{classifier}/classifications'),)
     return NodeSpec(name, 'overlay_node', parameters, remappings)
 
 
-def _classifier(reader, name, where, attrs, mlmodels, cameras, classifier_sources):
+def _classifier(reader, name, where, attrs, world, classifier_sources, origins):
     at = f'{where}.attributes'
     reader.unknown(attrs, at, 'vision')
     parameters = {}
     mlmodel = reader.get(attrs, at, 'mlmodel_name', 'string', required=True)
-    if mlmodel is not None and mlmodel not in mlmodels:
-        reader.fail(f'{at}.mlmodel_name', f'no mlmodel service named "{mlmodel}"')
+    if mlmodel is not None and mlmodel not in world.mlmodels:
+        reader.fail(f'{at}.mlmodel_name', world.missing(mlmodel, 'mlmodel service'))
     elif mlmodel is not None:
-        model_where, model_attrs = mlmodels[mlmodel]
+        model_where, model_attrs = world.mlmodels[mlmodel]
+        origins[name] = (where, model_where, mlmodel)
         mat = f'{model_where}.attributes'
         reader.unknown(model_attrs, mat, 'tflite_cpu')
         parameters['model_path'] = reader.path(model_attrs, mat, 'model_path', required=True, must_exist=True)
@@ -381,27 +485,62 @@ def _classifier(reader, name, where, attrs, mlmodels, cameras, classifier_source
     wanted = [reader.get(attrs, at, 'max_classifications', 'integer', default=DEFAULT_MAX_CLASSIFICATIONS)]
     wanted += [m for _, _, m in classifier_sources.get(name, [])]
     parameters['max_classifications'] = 0 if min(wanted) <= 0 else max(wanted)
-    return NodeSpec(name, 'classifier_node', parameters,
-                    (('image', _classifier_image_topic(reader, name, at, attrs, cameras, classifier_sources)),))
+    camera = _classifier_camera(reader, name, at, attrs, world, classifier_sources)
+    topic, image_format, reliability = world.inputs.get(camera, (None, 'raw', world.reliability))
+    parameters['qos_reliability'] = reliability
+    return NodeSpec(name, 'classifier_node', parameters, input_remappings(name, topic, image_format))
 
 
-def _classifier_image_topic(reader, name, at, attrs, cameras, classifier_sources):
-    """The classifier's camera: `camera_name`, else the source of the transform cameras that use it."""
+def _classifier_camera(reader, name, at, attrs, world, classifier_sources):
+    """The classifier's camera: `camera_name`, else the source of the transform cameras that use it, else None."""
     camera = reader.get(attrs, at, 'camera_name', 'string')
     sources = classifier_sources.get(name, [])
     if camera is not None:
-        if camera not in cameras:
-            reader.fail(f'{at}.camera_name', f'no camera named "{camera}"')
-            return f'/{name}/image'
+        if camera not in world.cameras:
+            reader.fail(f'{at}.camera_name', world.missing(camera, 'camera'))
+            return None
         for source, place, _ in sources:
             if source != camera:
                 reader.fail(place, f'vision service "{name}" classifies camera "{camera}" (its camera_name), '
                             f'but this transform camera draws on "{source}"')
-        return image_topic(camera, cameras[camera][1])
+        return camera
     distinct = sorted({source for source, _, _ in sources})
     if len(distinct) > 1:
         reader.fail(sources[-1][1], f'vision service "{name}" would classify cameras {", ".join(distinct)}: '
                     'one classifier node takes one camera; give each camera its own vision service')
-    if distinct:
-        return image_topic(distinct[0], cameras[distinct[0]][1])
-    return f'/{name}/image'
+    return distinct[0] if distinct else None
+
+
+def load_models(plan):
+    """Load each distinct model of the plan's classifiers once, with its labels, as the nodes will; raises
+    ConfigError with one line per vision service whose model or labels cannot be used."""
+    from .tflite_model import ModelConfig, ModelError, TfliteCpuModel
+    checked, problems = {}, []
+    for spec in plan.nodes:
+        if spec.kind != 'classifier':
+            continue
+        p = spec.parameters
+        key = ModelConfig(model_path=p['model_path'], label_path=p.get('label_path', ''),
+                          num_threads=p.get('num_threads', 1),
+                          input_image_mean_value=tuple(p.get('input_image_mean_value', ())),
+                          input_image_std_dev=tuple(p.get('input_image_std_dev', ())),
+                          input_image_bgr=p.get('input_image_bgr', False))
+        if key not in checked:
+            try:
+                TfliteCpuModel(key)
+                checked[key] = None
+            except (ModelError, ValueError) as e:
+                checked[key] = str(e)
+        if checked[key]:
+            where, model_where, mlmodel = plan.origins.get(spec.name, ('', '', ''))
+            problems.append(_one_line(f'{where} vision service "{spec.name}" (mlmodel "{mlmodel}", {model_where}): '
+                                      f'{checked[key]}'))
+    if problems:
+        raise ConfigError(problems, plan.warnings)
+    return plan
+
+
+def translate_file(path, packages_dir=None, qos_reliability='auto', check_models=True):
+    """Load and translate a config file, paths relative to its folder; with `check`, load the models too."""
+    plan = translate(load(path), packages_dir, os.path.dirname(os.path.abspath(path)), qos_reliability)
+    return load_models(plan) if check_models else plan

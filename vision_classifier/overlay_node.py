@@ -17,8 +17,8 @@ from .drawing import draw_classifications, filter_for_overlay
 from .image_encoding import decode_msg, DEFAULT_MAX_IMAGE_BYTES, ImageError
 from .preprocess import to_rgb
 from .rate_limit import FaultLog
-from .ros_common import (declared_value, describe, image_msg, image_qos, run_node, StartupError,
-                         warn_on_incompatible_qos)
+from .ros_common import (declared_value, describe, image_msg, ImageSubscription, QOS_CHOICES,
+                         QOS_RELIABILITY_DESCRIPTION, run_node, StartupError)
 from .vision import Classification
 
 BUFFERED = 30        # recent frames waiting for results, and recent results, kept for matching
@@ -54,13 +54,11 @@ class OverlayNode(Node):
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self.publisher = self.create_publisher(Image, '~/image', QoSProfile(depth=1,
                                                                            reliability=ReliabilityPolicy.RELIABLE))
-        self.image_sub = self.create_subscription(
-            Image, 'image', self._on_image, image_qos(self.p['qos_reliability'], IMAGE_DEPTH),
-            event_callbacks=warn_on_incompatible_qos(self, self.resolve_topic_name('image')))
+        self.images = ImageSubscription(self, Image, 'image', self._on_image, self.p['qos_reliability'], IMAGE_DEPTH)
         self.results_sub = self.create_subscription(Classifications, 'classifications', self._on_results, 10)
         self.timer = self.create_timer(0.05, self._expire_old_frames, clock=Clock(clock_type=ClockType.STEADY_TIME))
         saving = f'; saving frames in {self.output_dir}' if self.output_dir else ''
-        self.get_logger().info(f'drawing {self.results_sub.topic_name} on {self.image_sub.topic_name}, '
+        self.get_logger().info(f'drawing {self.results_sub.topic_name} on {self.images.topic_name}, '
                                f'publishing {self.publisher.topic_name}{saving}')
 
     def _declare_parameters(self):
@@ -80,8 +78,8 @@ class OverlayNode(Node):
                                         read_only=True)),
             ('max_saved_frames', 1000, describe('Frames kept in output_dir (frame_*.png); the oldest are deleted.',
                                                 read_only=True, int_range=(1, 2**31 - 1))),
-            ('qos_reliability', 'reliable', describe('Reliability of the image subscription.', read_only=True,
-                                                     choices=('best_effort', 'reliable'))),
+            ('qos_reliability', 'auto', describe(QOS_RELIABILITY_DESCRIPTION, read_only=True,
+                                                 choices=QOS_CHOICES)),
             ('max_image_bytes', DEFAULT_MAX_IMAGE_BYTES, describe('Images claiming more bytes are rejected.',
                                                                   int_range=(1, 2**31 - 1))),
         ]

@@ -6,6 +6,7 @@ from pathlib import Path
 PACKAGES_DIR_ENV = 'VISION_CLASSIFIER_PACKAGES_DIR'
 DEFAULT_PACKAGES_DIR = '~/.viam/packages'
 _PACKAGE_REF = re.compile(r'\$\{packages\.([^}]*)\}')
+_ENV_REF = re.compile(r'\$(?:\{([^}]*)\}|([A-Za-z_][A-Za-z0-9_]*))')
 
 
 class PathError(ValueError):
@@ -39,8 +40,27 @@ def package_root(name, explicit_packages_dir=None):
         f'and no installed ROS package named "{name}"')
 
 
-def resolve_path(path, explicit_packages_dir=None):
-    """Expand `${packages.<name>}` and `~` in `path`; returns a string."""
+def expand_variables(text, environ=None):
+    """`$VAR` and `${VAR}` replaced by their environment values; `${packages.<name>}` is left as it is.
+    An unset variable is a PathError naming it."""
+    environ = os.environ if environ is None else environ
+
+    def value(match):
+        name = match.group(1) if match.group(1) is not None else match.group(2)
+        if name.startswith('packages.'):
+            return match.group(0)
+        if name not in environ:
+            raise PathError(f'${name}: environment variable not set')
+        return environ[name]
+    return _ENV_REF.sub(value, text)
+
+
+def resolve_path(path, explicit_packages_dir=None, base_dir=None):
+    """Expand `$VAR`, `${VAR}`, `${packages.<name>}` and `~` in `path`; a relative result is taken relative to
+    `base_dir` when given. Returns a string."""
     expanded = _PACKAGE_REF.sub(
-        lambda match: str(package_root(match.group(1), explicit_packages_dir)), path)
-    return os.path.expanduser(expanded)
+        lambda match: str(package_root(match.group(1), explicit_packages_dir)), expand_variables(path))
+    expanded = os.path.expanduser(expanded)
+    if base_dir is not None and not os.path.isabs(expanded):
+        expanded = os.path.join(base_dir, expanded)
+    return expanded

@@ -1,11 +1,12 @@
 """Run every node of a translated config in one process, on one executor (for machines without ros2 launch)."""
+import signal
 import sys
 import threading
 import time
 
 import rclpy
 from rclpy.exceptions import ParameterException
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import Image
 from vision_classifier_msgs.msg import Classifications
@@ -37,11 +38,12 @@ def format_result(msg):
 class Watcher:
     """Prints each classifier's results and counts annotated frames; `done` once `frames` annotated."""
 
-    def __init__(self, plan, context, frames=0, echo=print):
+    def __init__(self, plan, context, frames=0, echo=print, on_done=None):
         self.node = rclpy.create_node('vision_classifier_watcher', context=context)
         self.annotated = 0
         self.frames = frames
         self.done = threading.Event()
+        self.on_done = on_done
         for spec in plan.nodes:
             if spec.kind == 'classifier':
                 self.node.create_subscription(
@@ -54,48 +56,87 @@ class Watcher:
         self.annotated += 1
         if self.frames and self.annotated >= self.frames:
             self.done.set()
+            if self.on_done:
+                self.on_done()
 
 
 def run(plan, frames=0, duration=0.0, echo=print, args=None):
-    """Spin all nodes of `plan` until Ctrl-C, `frames` annotated frames or `duration` seconds; returns an exit code."""
+    """Spin all nodes of `plan` until Ctrl-C, SIGTERM, `frames` annotated frames or `duration` seconds; returns
+    an exit code.
+
+    Each node spins on its own single-threaded executor in its own thread (callbacks run in that thread, so nodes
+    work in parallel and each node's callbacks one at a time, as under `ros2 launch`). Stopping goes in order:
+    every spin thread finishes its callback and is joined, then the executors are shut down, the nodes destroyed
+    (consumers first) and the context shut down last, so no callback runs on a destroyed node or a shut-down
+    context. (rclpy's MultiThreadedExecutor.shutdown() destroys its guard condition before its worker threads
+    end, and a callback still queued then fails.) SIGINT and SIGTERM only ask for that stop: rclpy installs no
+    signal handlers for a context of our own."""
+    stop = threading.Event()
+    previous = _catch_stop_signals(stop)
     context = rclpy.Context()
     rclpy.init(args=args, context=context)
-    nodes, executor, failure = [], None, []
+    nodes, spinners, failure = [], [], []
 
-    def spin():
+    def spin(executor):
         try:
-            executor.spin()
-        except (KeyboardInterrupt, ExternalShutdownException):
+            while not stop.is_set() and context.ok():
+                executor.spin_once(timeout_sec=0.1)
+        except ExternalShutdownException:
             pass
         except Exception as e:  # a callback failed: stop, report, exit non-zero
             failure.append(e)
+        finally:
+            stop.set()
 
     try:
         for spec in plan.nodes:
             nodes.append(create_node(spec, context))
-        watcher = Watcher(plan, context, frames, echo)
+        watcher = Watcher(plan, context, frames, echo, on_done=stop.set)
         nodes.append(watcher.node)
-        executor = MultiThreadedExecutor(num_threads=max(2, len(nodes)), context=context)
         for node in nodes:
+            executor = SingleThreadedExecutor(context=context)
             executor.add_node(node)
-        spinner = threading.Thread(target=spin, daemon=True)
-        spinner.start()
-        deadline = time.monotonic() + duration if duration else None
-        while not watcher.done.wait(0.1) and spinner.is_alive():
-            if deadline and time.monotonic() > deadline:
-                break
+            spinners.append((threading.Thread(target=spin, args=(executor,), name=node.get_name()), executor))
+        for thread, _ in spinners:
+            thread.start()
+        print(f'running {len(plan.nodes)} node(s): {", ".join(s.name for s in plan.nodes)} (Ctrl-C to stop)',
+              flush=True)
+        deadline = time.monotonic() + duration if duration > 0 else None
+        while not stop.wait(0.1) and (deadline is None or time.monotonic() < deadline):
+            pass
     except (StartupError, ParameterException) as e:
-        print(f'cannot start: {e}', file=sys.stderr)
+        print(f'[{_starting(plan, nodes)}] cannot start: {e}', file=sys.stderr)
         return 1
-    except (KeyboardInterrupt, ExternalShutdownException):
+    except KeyboardInterrupt:  # before the handlers were in place, or off the main thread
         pass
     finally:
-        if executor is not None:
+        stop.set()
+        for thread, executor in spinners:
+            if thread.ident is not None:
+                thread.join()
             executor.shutdown()
-        for node in nodes:
+        for node in reversed(nodes):
             node.destroy_node()
         rclpy.try_shutdown(context=context)
+        _restore_signals(previous)
     if failure:
         print(f'stopped: {type(failure[0]).__name__}: {failure[0]}', file=sys.stderr)
         return 1
     return 0
+
+
+def _starting(plan, nodes):
+    """The config's name of the node being created when creation failed."""
+    return plan.nodes[len(nodes)].name if len(nodes) < len(plan.nodes) else 'vision_classifier_watcher'
+
+
+def _catch_stop_signals(stop):
+    """SIGINT and SIGTERM set `stop` (only the main thread may install handlers); returns the previous ones."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+
+def _restore_signals(previous):
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
