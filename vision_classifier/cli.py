@@ -68,7 +68,7 @@ def run_config(args, path):
         where = spec.parameters.get('output_dir')
         print(f'{spec.name}: annotated images on /{spec.name}/image' + (f', files in {where}' if where else ''))
     started = time.time()
-    status = run(plan, frames=args.frames, duration=args.duration)
+    status = run(plan, frames=args.frames, duration=args.duration, echo_period=0.0 if args.echo else 1.0)
     for spec in overlays:
         where = spec.parameters.get('output_dir')
         if where:
@@ -130,6 +130,8 @@ def build_parser():
         command.add_argument('--frames', type=int, default=0, help='stop after this many annotated frames')
         command.add_argument('--duration', type=float, default=0.0, help='stop after this many seconds')
         command.add_argument('--save-dir', default=None, help='write annotated frames to DIR/<transform camera>')
+        command.add_argument('--echo', action='store_true',
+                             help='print every result (default: at most one line a second per vision service)')
         command.add_argument('--qos-reliability', default='auto', choices=('auto', 'reliable', 'best_effort'),
                              help='image subscriptions where the config does not say (default: %(default)s: '
                                   'as the publishers on the topic)')
@@ -141,7 +143,7 @@ def build_parser():
 
     default = commands.add_parser('demo', help='run the built-in default config: the sample photos classified')
     add_run_options(default)
-    default.set_defaults(run=demo, frames=8, save_dir='annotated_frames')
+    default.set_defaults(run=demo, frames=8, save_dir='annotated_frames', echo=True)
 
     assets = commands.add_parser('fetch-assets', help='download the default model and photos (hash-checked)')
     assets.add_argument('dir', nargs='?', help='packages folder (default: the packages directory)')

@@ -36,21 +36,28 @@ def format_result(msg):
 
 
 class Watcher:
-    """Prints each classifier's results and counts annotated frames; `done` once `frames` annotated."""
+    """Prints each classifier's results (at most one line per `echo_period` seconds per classifier; 0: every
+    result) and counts annotated frames; `done` once `frames` annotated."""
 
-    def __init__(self, plan, context, frames=0, echo=print, on_done=None):
+    def __init__(self, plan, context, frames=0, echo=print, on_done=None, echo_period=1.0):
         self.node = rclpy.create_node('vision_classifier_watcher', context=context)
         self.annotated = 0
         self.frames = frames
         self.done = threading.Event()
         self.on_done = on_done
+        self.echo, self.echo_period, self.echoed = echo, echo_period, {}
         for spec in plan.nodes:
             if spec.kind == 'classifier':
-                self.node.create_subscription(
-                    Classifications, f'/{spec.name}/classifications',
-                    lambda msg, name=spec.name: echo(f'[{name}] {format_result(msg)}'), 10)
+                self.node.create_subscription(Classifications, f'/{spec.name}/classifications',
+                                              lambda msg, name=spec.name: self._on_results(name, msg), 10)
             elif spec.kind == 'overlay':
                 self.node.create_subscription(Image, f'/{spec.name}/image', self._on_annotated, 10)
+
+    def _on_results(self, name, msg):
+        now = time.monotonic()
+        if now - self.echoed.get(name, -float('inf')) >= self.echo_period:
+            self.echoed[name] = now
+            self.echo(f'[{name}] {format_result(msg)}')
 
     def _on_annotated(self, _msg):
         self.annotated += 1
@@ -60,7 +67,7 @@ class Watcher:
                 self.on_done()
 
 
-def run(plan, frames=0, duration=0.0, echo=print, args=None):
+def run(plan, frames=0, duration=0.0, echo=print, args=None, echo_period=1.0):
     """Spin all nodes of `plan` until Ctrl-C, SIGTERM, `frames` annotated frames or `duration` seconds; returns
     an exit code.
 
@@ -91,7 +98,7 @@ def run(plan, frames=0, duration=0.0, echo=print, args=None):
     try:
         for spec in plan.nodes:
             nodes.append(create_node(spec, context))
-        watcher = Watcher(plan, context, frames, echo, on_done=stop.set)
+        watcher = Watcher(plan, context, frames, echo, on_done=stop.set, echo_period=echo_period)
         nodes.append(watcher.node)
         for node in nodes:
             executor = SingleThreadedExecutor(context=context)
