@@ -56,7 +56,8 @@ def load_plan(path, packages_dir, save_dir=None):
     return plan
 
 
-def run_config(args, path):
+def run_config(args, path, watch=False):
+    """Run a config; with `watch`, edits of the file are applied while it runs."""
     from .runner import run
     plan = load_plan(path, args.packages_dir, args.save_dir)
     if plan is None:
@@ -66,7 +67,8 @@ def run_config(args, path):
         where = spec.parameters.get('output_dir')
         print(f'{spec.name}: annotated images on /{spec.name}/image' + (f', files in {where}' if where else ''))
     started = time.time()
-    status = run(plan, frames=args.frames, duration=args.duration)
+    reload = dict(config_path=path, load_config=lambda: load_plan(path, args.packages_dir, args.save_dir))
+    status = run(plan, frames=args.frames, duration=args.duration, **(reload if watch else {}))
     for spec in overlays:
         where = spec.parameters.get('output_dir')
         if where:
@@ -76,7 +78,7 @@ def run_config(args, path):
 
 
 def run_command(args):
-    return run_config(args, args.config)
+    return run_config(args, args.config, watch=True)
 
 
 def demo(args):
@@ -129,7 +131,8 @@ def build_parser():
         command.add_argument('--duration', type=float, default=0.0, help='stop after this many seconds')
         command.add_argument('--save-dir', default=None, help='write annotated frames to DIR/<transform camera>')
 
-    config = commands.add_parser('run', help='run all nodes of a Viam config in one process')
+    config = commands.add_parser('run', help='run all nodes of a Viam config in one process; edits of the '
+                                 'file are applied while it runs')
     config.add_argument('config', help='Viam robot config (JSON)')
     add_run_options(config)
     config.set_defaults(run=run_command)
