@@ -81,7 +81,7 @@ def run(plan, frames=0, duration=0.0, echo=print, args=None, config_path=None, l
     for a config with problems, which it reports); see LiveConfig."""
     context = rclpy.Context()
     rclpy.init(args=args, context=context)
-    nodes, executor, failure, live = [], None, [], None
+    nodes, executor, failure, live, spinner = [], None, [], None, None
 
     def spin():
         try:
@@ -119,6 +119,8 @@ def run(plan, frames=0, duration=0.0, echo=print, args=None, config_path=None, l
             live.stop()
         if executor is not None:
             executor.shutdown()
+        if spinner is not None:
+            spinner.join(10)  # a thread still in rclpy's wait when Python exits aborts the process
         for node in nodes:
             node.destroy_node()
         rclpy.try_shutdown(context=context)
