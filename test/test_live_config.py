@@ -101,9 +101,9 @@ def test_run_applies_edits_of_its_config_without_restarting(tmp_path, start_node
     swapped = time.time()
     assert labels(log.wait_results(3, since=swapped)) <= COLOR_LABELS
     results = log.results(log.lines(), since=edited)
-    kinds = [labels([r]) <= COLOR_LABELS for r in results if r[1]]
-    assert kinds[0] is False and kinds[-1] is True, results   # the old model after the edit, then the new one
-    assert kinds == sorted(kinds), results                     # and never the old one again
+    new_model = [bool(pairs) and labels([(stamp, pairs)]) <= COLOR_LABELS for stamp, pairs in results]  # (none): 0.5
+    assert new_model[0] is False and new_model[-1] is True, results  # the old model after the edit, then the new
+    assert new_model == sorted(new_model), results                   # and never the old one again
 
     # broken edits change nothing and say why
     broken = [('{"components": [', 'robot.json: invalid JSON at line 1, column 17'),
@@ -141,6 +141,14 @@ def test_run_applies_edits_of_its_config_without_restarting(tmp_path, start_node
     output = run.log()
     assert output.count('listening on /photos/image_raw') == 2  # my_classifier and second started once each
     assert output.count('[photos]: image_folder') == 1          # the camera was never restarted
+
+    # a camera setting that is not a run-time parameter restarts that camera
+    slower = robot(COLORS)
+    slower['components'][0]['attributes']['frame_rate'] = 5
+    save(config_file, slower)
+    log.wait_line('robot.json: replaced photos (frame_rate changed)')
+    assert labels(log.wait_results(2, since=time.time())) <= COLOR_LABELS
+    assert run.log().count('[photos]: image_folder') == 2
     assert run.stop() == 0
     output = run.log_path.read_text()
     assert 'Traceback' not in output and 'ERROR' not in output

@@ -8,7 +8,6 @@ import rclpy
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
-from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import Image
 from vision_classifier_msgs.msg import Classifications
@@ -141,27 +140,6 @@ def typed_parameter(node, name, value):
     return Parameter(name, Parameter.Type(node.describe_parameter(name).type), value)
 
 
-def stop_node(executor, node, timeout=10.0):
-    """Remove a node from a spinning executor and destroy it once none of its callbacks runs: each of its callback
-    groups is taken for good, so a callback in progress finishes first and no new one starts. Returns when the
-    executor has let go of it too (a node of the same name started before would lose its /rosout logger)."""
-    executor.remove_node(node)
-    deadline = time.monotonic() + timeout
-    entities = [*node.subscriptions, *node.timers, *node.services, *node.clients, *node.guards, *node.waitables]
-    groups = {entity.callback_group: entity for entity in entities if entity.callback_group is not None}
-    for group, entity in groups.items():
-        while not group.beginning_execution(entity) and time.monotonic() < deadline:
-            time.sleep(0.005)
-    handle = node.handle
-    node.destroy_node()
-    while time.monotonic() < deadline:
-        try:
-            handle.get_fully_qualified_name()
-        except (_rclpy.RCLError, _rclpy.InvalidHandle):
-            return
-        time.sleep(0.005)
-
-
 class LiveConfig:
     """Watches the config file; on a change translates and checks it (a config with problems changes nothing),
     then applies reconfigure.diff to the running nodes: parameters set (a model swapped by its classifier), nodes
@@ -171,6 +149,8 @@ class LiveConfig:
         self.path, self.load_config, self.plan = Path(path), load_config, plan
         self.nodes, self.executor, self.watcher = nodes, executor, watcher  # `nodes`: run()'s list, kept current
         self.text = self._read()
+        self._cycled = threading.Event()
+        self._cycle_guard = watcher.node.create_guard_condition(self._cycled.set)
         try:
             self.watch = FileWatch(path)
         except OSError as e:
@@ -199,6 +179,27 @@ class LiveConfig:
     def _node(self, name):
         return next(node for node in self.nodes if node is not self.watcher.node and node.get_name() == name)
 
+    def _executor_cycle(self, timeout=5.0):
+        """Returns once the executor has run a callback of a wait set built after this call."""
+        self._cycled.clear()
+        self._cycle_guard.trigger()
+        self._cycled.wait(timeout)
+
+    def _stop(self, node, timeout=10.0):
+        """Remove a node from the spinning executor and destroy it safely: each of its callback groups is taken
+        for good (a callback in progress finishes, no new one starts), and the executor has built two wait sets
+        without it (rclpy's executor fails on entities destroyed while it builds a wait set of them)."""
+        self.executor.remove_node(node)
+        entities = [*node.subscriptions, *node.timers, *node.services, *node.clients, *node.guards, *node.waitables]
+        groups = {entity.callback_group: entity for entity in entities if entity.callback_group is not None}
+        deadline = time.monotonic() + timeout
+        for group, entity in groups.items():
+            while not group.beginning_execution(entity) and time.monotonic() < deadline:
+                time.sleep(0.005)
+        self._executor_cycle()
+        self._executor_cycle()
+        node.destroy_node()
+
     def apply(self, new):
         changes = diff(self.plan, new)
         if not changes:
@@ -212,7 +213,7 @@ class LiveConfig:
         applied = {spec.name: spec for spec in self.plan.nodes}
         for name in changes.remove + [spec.name for spec in changes.replace]:
             node = self._node(name)
-            stop_node(self.executor, node)
+            self._stop(node)
             self.nodes.remove(node)
             del applied[name]
             if name in changes.remove:
