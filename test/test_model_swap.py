@@ -100,3 +100,15 @@ def test_a_bad_model_or_labels_is_refused_with_the_cause_and_the_old_model_keeps
     after = classifier.classes(photos['coffee.png'])
     assert len(after) == 1000 and after[0] == 'espresso'
     assert 'model: ' not in classifier.process.log()
+
+    # a model and its labels together (SetParametersAtomically), where the labels alone were refused above
+    def set_both(model, labels):
+        future = classifier.params.set_parameters_atomically([Parameter('model_path', value=str(model)),
+                                                              Parameter('label_path', value=labels)])
+        assert classifier.ros.spin_until(future.done)
+        return future.result().result
+    assert set_both(fixture_model('float_nhwc_logits.tflite'), LABELS4).successful
+    assert set(classifier.classes(photos['coffee.png'])) == {'alpha', 'beta', 'gamma', 'delta'}
+    assert 'but the model outputs 1000 values' in classifier.set('model_path', str(DEFAULT_MODEL)).reason
+    assert set_both(DEFAULT_MODEL, '').successful
+    assert classifier.classes(photos['coffee.png'])[0] == 'espresso'
