@@ -14,13 +14,11 @@ from vision_classifier_msgs.srv import GetClassifications
 from .image_encoding import decode_msg, DEFAULT_MAX_IMAGE_BYTES, ImageError
 from .paths import PathError
 from .rate_limit import FaultLog
+from .reconfigure import MODEL_PARAMETERS  # changing one loads a new model beside the old one, swapped if it checks
 from .ros_common import declared_value, describe, image_qos, run_node, StartupError, warn_on_incompatible_qos
 from .tflite_model import load_model, ModelConfig, ModelError
 from .vision import parse_label_confidences, Thresholds, VisionService
 
-# Changing one of these loads the new model beside the old one and swaps it in only if it loads and checks
-MODEL_PARAMETERS = ('model_path', 'label_path', 'num_threads', 'input_image_mean_value', 'input_image_std_dev',
-                    'input_image_bgr')
 DYNAMIC = MODEL_PARAMETERS + ('default_minimum_confidence', 'label_confidences', 'max_classifications',
                               'max_image_bytes')
 
