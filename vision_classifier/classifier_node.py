@@ -1,7 +1,9 @@
 """classifier_node: subscribes `image`, publishes `~/classifications`, serves `~/get_classifications`."""
 import sys
+import threading
 
 from rcl_interfaces.msg import SetParametersResult
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import Image
@@ -10,14 +12,16 @@ from vision_classifier_msgs.msg import Classifications
 from vision_classifier_msgs.srv import GetClassifications
 
 from .image_encoding import decode_msg, DEFAULT_MAX_IMAGE_BYTES, ImageError
-from .paths import PathError, resolve_path
+from .paths import PathError
 from .rate_limit import FaultLog
+from .reconfigure import MODEL_PARAMETERS  # changing one loads a new model beside the old one, swapped if it checks
 from .ros_common import (declared_value, describe, ImageSubscription, QOS_CHOICES, QOS_RELIABILITY_DESCRIPTION,
                          run_node, StartupError)
-from .tflite_model import ModelConfig, ModelError, TfliteCpuModel
+from .tflite_model import load_model, ModelConfig, ModelError
 from .vision import parse_label_confidences, Thresholds, VisionService
 
-DYNAMIC = ('default_minimum_confidence', 'label_confidences', 'max_classifications', 'max_image_bytes')
+DYNAMIC = MODEL_PARAMETERS + ('default_minimum_confidence', 'label_confidences', 'max_classifications',
+                              'max_image_bytes')
 
 
 def to_msgs(classifications):
@@ -30,45 +34,43 @@ class ClassifierNode(Node):
     def __init__(self, node_name=NODE_NAME, **kwargs):
         super().__init__(node_name, **kwargs)
         p = self._declare_parameters()
+        self.packages_dir = p['packages_dir'] or None
         try:
-            config = ModelConfig(
-                model_path=resolve_path(p['model_path'], p['packages_dir'] or None),
-                label_path=resolve_path(p['label_path'], p['packages_dir'] or None) if p['label_path'] else '',
-                num_threads=p['num_threads'],
-                input_image_mean_value=tuple(p['input_image_mean_value']),
-                input_image_std_dev=tuple(p['input_image_std_dev']),
-                input_image_bgr=p['input_image_bgr'])
-            self.service = VisionService(TfliteCpuModel(config), self._thresholds(p))
+            config = ModelConfig.from_parameters(p, self.packages_dir)
+            self.service = VisionService(load_model(config), self._thresholds(p))
         except (ModelError, PathError, ValueError) as e:
             raise StartupError(str(e)) from None
         self.dynamic = {name: p[name] for name in DYNAMIC}
         self.faults = FaultLog()
+        self._reconfiguring = threading.Lock()
         self.add_on_set_parameters_callback(self._on_set_parameters)
+        # Frames and service calls in their own group: with a multi-threaded executor they go on with the old
+        # model while a new one loads in a parameter callback.
+        work = MutuallyExclusiveCallbackGroup()
         self.publisher = self.create_publisher(Classifications, '~/classifications', 10)
-        self.images = ImageSubscription(self, Image, 'image', self._on_image, p['qos_reliability'], 1)
-        self.srv = self.create_service(GetClassifications, '~/get_classifications', self._on_get_classifications)
-        model = self.service.model
+        self.images = ImageSubscription(self, Image, 'image', self._on_image, p['qos_reliability'], 1,
+                                        callback_group=work)
+        self.srv = self.create_service(GetClassifications, '~/get_classifications', self._on_get_classifications,
+                                       callback_group=work)
         self.get_logger().info(
-            f'{config.model_path}: {len(model.labels)} classes, input {model.input_details["shape"].tolist()} '
-            f'{model.input_details["dtype"].__name__}, {config.num_threads} thread(s); '
+            f'{config.model_path}: {self.service.model.summary()}, {config.num_threads} thread(s); '
             f'listening on {self.images.topic_name}')
 
     def _declare_parameters(self):
         string_array, double_array = Parameter.Type.STRING_ARRAY, Parameter.Type.DOUBLE_ARRAY
         specs = [
-            ('model_path', '', describe('Path of the .tflite model; may use ${packages.<name>}.', read_only=True)),
-            ('label_path', '', describe('Labels file, one per line; empty: the model metadata, else "1", "2", ...',
-                                        read_only=True)),
-            ('num_threads', 1, describe('CPU threads for inference.', read_only=True, int_range=(1, 256))),
+            ('model_path', '', describe('Path of the .tflite model; may use ${packages.<name>}. Settable while '
+                                        'running: the new model is loaded and checked, then swapped in.')),
+            ('label_path', '', describe('Labels file, one per line; empty: the model metadata, else "1", "2", ...')),
+            ('num_threads', 1, describe('CPU threads for inference.', int_range=(1, 256))),
             ('packages_dir', '', describe('Folder that ${packages.<name>} resolves in; empty: '
                                           '$VISION_CLASSIFIER_PACKAGES_DIR or ~/.viam/packages, then ament share '
                                           'directories.', read_only=True)),
             ('input_image_mean_value', double_array, describe(
-                'Per-channel mean for float models: (v/255 - mean)/std; empty: model metadata or 0.5.',
-                read_only=True)),
+                'Per-channel mean for float models: (v/255 - mean)/std; empty: model metadata or 0.5.')),
             ('input_image_std_dev', double_array, describe('Per-channel std for float models; empty: model '
-                                                           'metadata or 0.5.', read_only=True)),
-            ('input_image_bgr', False, describe('Feed the model BGR instead of RGB.', read_only=True)),
+                                                           'metadata or 0.5.')),
+            ('input_image_bgr', False, describe('Feed the model BGR instead of RGB.')),
             ('default_minimum_confidence', 0.0, describe('Drop results below this confidence.',
                                                          float_range=(0.0, 1.0))),
             ('label_confidences', string_array, describe(
@@ -89,15 +91,25 @@ class ClassifierNode(Node):
         return Thresholds.create(p['default_minimum_confidence'], parse_label_confidences(p['label_confidences']))
 
     def _on_set_parameters(self, params):
-        values = dict(self.dynamic, **{p.name: p.value for p in params if p.name in DYNAMIC})
-        values['label_confidences'] = values['label_confidences'] or []
-        try:
-            thresholds = self._thresholds(values)
-        except ValueError as e:
-            return SetParametersResult(successful=False, reason=str(e))
-        self.dynamic = values
-        self.service.thresholds = thresholds
-        return SetParametersResult(successful=True)
+        """Checks and applies changes; a new model is loaded here (blocking) and refused with the cause if bad."""
+        with self._reconfiguring:
+            values = dict(self.dynamic, **{p.name: p.value for p in params if p.name in DYNAMIC})
+            values['label_confidences'] = values['label_confidences'] or []
+            old_model, new_model = self.service.model, None
+            try:
+                thresholds = self._thresholds(values)
+                config = ModelConfig.from_parameters(values, self.packages_dir)
+                if config != old_model.config:
+                    new_model = load_model(config)
+            except (ModelError, PathError, ValueError) as e:
+                return SetParametersResult(successful=False, reason=str(e))
+            self.dynamic = values
+            self.service.thresholds = thresholds
+            if new_model is not None:
+                self.service.model = new_model
+                self.get_logger().info(f'model: {old_model.config.describe()} -> {config.describe()} '
+                                       f'({new_model.summary()})')
+            return SetParametersResult(successful=True)
 
     def _classify(self, msg, n):
         image = decode_msg(msg, self.dynamic['max_image_bytes'])

@@ -36,12 +36,12 @@ def classify(args):
     return status
 
 
-def load_plan(path, packages_dir, save_dir=None, qos_reliability='auto'):
-    """Translate a config and load its models; with `save_dir`, every transform camera writes its frames to
-    save_dir/<name>."""
+def load_plan(path, packages_dir, save_dir=None, qos_reliability='auto', check_models=True):
+    """Translate a config and load its models (unless not `check_models`); with `save_dir`, every transform camera
+    writes its frames to save_dir/<name>."""
     from .config import ConfigError, translate_file
     try:
-        plan = translate_file(path, packages_dir, qos_reliability)
+        plan = translate_file(path, packages_dir, qos_reliability, check_models)
     except ConfigError as e:
         for warning in e.warnings:
             print(f'warning: {warning}', file=sys.stderr)
@@ -58,7 +58,8 @@ def load_plan(path, packages_dir, save_dir=None, qos_reliability='auto'):
     return plan
 
 
-def run_config(args, path):
+def run_config(args, path, watch=False):
+    """Run a config; with `watch`, edits of the file are applied while it runs."""
     from .runner import run
     plan = load_plan(path, args.packages_dir, args.save_dir, args.qos_reliability)
     if plan is None:
@@ -68,7 +69,11 @@ def run_config(args, path):
         where = spec.parameters.get('output_dir')
         print(f'{spec.name}: annotated images on /{spec.name}/image' + (f', files in {where}' if where else ''))
     started = time.time()
-    status = run(plan, frames=args.frames, duration=args.duration, echo_period=0.0 if args.echo else 1.0)
+    # On an edit only the models that change are loaded and checked (LiveConfig)
+    reload = dict(config_path=path, load_config=lambda: load_plan(path, args.packages_dir, args.save_dir,
+                                                                  args.qos_reliability, check_models=False))
+    status = run(plan, frames=args.frames, duration=args.duration, echo_period=0.0 if args.echo else 1.0,
+                 **(reload if watch else {}))
     for spec in overlays:
         where = spec.parameters.get('output_dir')
         if where:
@@ -78,7 +83,7 @@ def run_config(args, path):
 
 
 def run_command(args):
-    return run_config(args, args.config)
+    return run_config(args, args.config, watch=True)
 
 
 def demo(args):
@@ -136,7 +141,8 @@ def build_parser():
                              help='image subscriptions where the config does not say (default: %(default)s: '
                                   'as the publishers on the topic)')
 
-    config = commands.add_parser('run', help='run all nodes of a Viam config in one process')
+    config = commands.add_parser('run', help='run all nodes of a Viam config in one process; edits of the '
+                                 'file are applied while it runs')
     config.add_argument('config', help='Viam robot config (JSON)')
     add_run_options(config)
     config.set_defaults(run=run_command)

@@ -514,20 +514,15 @@ def _classifier_camera(reader, name, at, attrs, world, classifier_sources):
 def load_models(plan):
     """Load each distinct model of the plan's classifiers once, with its labels, as the nodes will; raises
     ConfigError with one line per vision service whose model or labels cannot be used."""
-    from .tflite_model import ModelConfig, ModelError, TfliteCpuModel
+    from .tflite_model import load_model, ModelConfig, ModelError
     checked, problems = {}, []
     for spec in plan.nodes:
         if spec.kind != 'classifier':
             continue
-        p = spec.parameters
-        key = ModelConfig(model_path=p['model_path'], label_path=p.get('label_path', ''),
-                          num_threads=p.get('num_threads', 1),
-                          input_image_mean_value=tuple(p.get('input_image_mean_value', ())),
-                          input_image_std_dev=tuple(p.get('input_image_std_dev', ())),
-                          input_image_bgr=p.get('input_image_bgr', False))
+        key = ModelConfig.from_parameters(spec.parameters)
         if key not in checked:
             try:
-                TfliteCpuModel(key)
+                load_model(key)
                 checked[key] = None
             except (ModelError, ValueError) as e:
                 checked[key] = str(e)

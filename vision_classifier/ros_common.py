@@ -84,10 +84,12 @@ class ImageSubscription:
     AUTO_QOS_WAIT_SECONDS without one with AUTO_QOS_DEFAULT; while reliable it keeps watching the graph (once a
     second) and becomes best_effort when a best_effort publisher appears. Each choice is logged in one line."""
 
-    def __init__(self, node, msg_type, topic, callback, reliability, depth, wait=AUTO_QOS_WAIT_SECONDS):
+    def __init__(self, node, msg_type, topic, callback, reliability, depth, wait=AUTO_QOS_WAIT_SECONDS,
+                 callback_group=None):
         if reliability not in QOS_CHOICES:
             raise StartupError(f'qos_reliability: expected one of {", ".join(QOS_CHOICES)}, got {reliability!r}')
         self.node, self.msg_type, self.callback, self.depth = node, msg_type, callback, depth
+        self.callback_group = callback_group
         self.auto = reliability == 'auto'
         self.topic_name = node.resolve_topic_name(topic)
         self.type_name = f'{msg_type.__module__.split(".")[0]}/msg/{msg_type.__name__}'
@@ -133,6 +135,7 @@ class ImageSubscription:
         self.reliability = reliability
         self.subscription = self.node.create_subscription(
             self.msg_type, self.topic_name, self.callback, image_qos(reliability, self.depth),
+            callback_group=self.callback_group,
             event_callbacks=warn_on_incompatible_qos(self.node, self.topic_name, self.auto))
 
     def destroy(self):

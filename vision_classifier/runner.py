@@ -1,16 +1,22 @@
-"""Run every node of a translated config in one process, on one executor (for machines without ros2 launch)."""
+"""Run every node of a translated config in one process (for machines without ros2 launch), applying edits of the
+config file while it runs."""
 import signal
 import sys
 import threading
 import time
+from pathlib import Path
 
 import rclpy
+from rcl_interfaces.msg import SetParametersResult
 from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import Image
 from vision_classifier_msgs.msg import Classifications
 
+from .config import Plan
+from .file_watch import FileWatch
+from .reconfigure import check_models, diff
 from .ros_common import StartupError
 
 
@@ -46,12 +52,25 @@ class Watcher:
         self.done = threading.Event()
         self.on_done = on_done
         self.echo, self.echo_period, self.echoed = echo, echo_period, {}
-        for spec in plan.nodes:
-            if spec.kind == 'classifier':
-                self.node.create_subscription(Classifications, f'/{spec.name}/classifications',
-                                              lambda msg, name=spec.name: self._on_results(name, msg), 10)
-            elif spec.kind == 'overlay':
-                self.node.create_subscription(Image, f'/{spec.name}/image', self._on_annotated, 10)
+        self.subscriptions = {}  # node name -> (kind, subscription)
+        self.follow(plan)
+
+    def follow(self, plan):
+        """Subscribe to the plan's classifiers and overlays; unsubscribe from nodes no longer in it. Not while the
+        node spins."""
+        wanted = {spec.name: spec.kind for spec in plan.nodes if spec.kind in ('classifier', 'overlay')}
+        for name in [n for n, (kind, _) in self.subscriptions.items() if wanted.get(n) != kind]:
+            self.node.destroy_subscription(self.subscriptions.pop(name)[1])
+        for name, kind in wanted.items():
+            if name in self.subscriptions:
+                continue
+            if kind == 'classifier':
+                subscription = self.node.create_subscription(
+                    Classifications, f'/{name}/classifications', lambda msg, name=name: self._on_results(name, msg),
+                    10)
+            else:
+                subscription = self.node.create_subscription(Image, f'/{name}/image', self._on_annotated, 10)
+            self.subscriptions[name] = (kind, subscription)
 
     def _on_results(self, name, msg):
         now = time.monotonic()
@@ -67,50 +86,70 @@ class Watcher:
                 self.on_done()
 
 
-def run(plan, frames=0, duration=0.0, echo=print, args=None, echo_period=1.0):
+class NodeThread:
+    """A node spun by a single-threaded executor of its own in a thread of its own, as in a process of its own:
+    nodes work in parallel, each node's callbacks one at a time. `stop()` ends the spinning (a callback in progress
+    finishes) and joins the thread; then the node may be changed or destroyed safely. A callback that raises, or a
+    shut-down context, sets `stop_all`."""
+
+    def __init__(self, node, stop_all, failures):
+        self.node, self.stop_all, self.failures = node, stop_all, failures
+        self.executor = SingleThreadedExecutor(context=node.context)
+        self.executor.add_node(node)
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._spin, name=node.get_name())
+        self.thread.start()
+
+    def _spin(self):
+        try:
+            while not self.stopping.is_set() and not self.stop_all.is_set() and self.node.context.ok():
+                self.executor.spin_once(timeout_sec=0.1)
+        except ExternalShutdownException:
+            pass
+        except Exception as e:  # a callback failed: stop, report, exit non-zero
+            self.failures.append(e)
+        finally:
+            if not self.stopping.is_set():
+                self.stop_all.set()
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join()
+        self.executor.shutdown()
+
+
+def run(plan, frames=0, duration=0.0, echo=print, args=None, echo_period=1.0, config_path=None, load_config=None):
     """Spin all nodes of `plan` until Ctrl-C, SIGTERM, `frames` annotated frames or `duration` seconds; returns
     an exit code.
 
-    Each node spins on its own single-threaded executor in its own thread (callbacks run in that thread, so nodes
-    work in parallel and each node's callbacks one at a time, as under `ros2 launch`). Stopping goes in order:
-    every spin thread finishes its callback and is joined, then the executors are shut down, the nodes destroyed
-    (consumers first) and the context shut down last, so no callback runs on a destroyed node or a shut-down
-    context. (rclpy's MultiThreadedExecutor.shutdown() destroys its guard condition before its worker threads
-    end, and a callback still queued then fails.) SIGINT and SIGTERM only ask for that stop: rclpy installs no
-    signal handlers for a context of our own."""
+    Each node spins in a NodeThread. Stopping goes in order: every thread finishes its callback and is joined,
+    then the nodes are destroyed (consumers first) and the context shut down last, so no callback runs on a
+    destroyed node or a shut-down context. (rclpy's MultiThreadedExecutor.shutdown() destroys its guard condition
+    before its worker threads end, and a callback still queued then fails.) SIGINT and SIGTERM only ask for that
+    stop: rclpy installs no signal handlers for a context of our own.
+
+    With `config_path`, edits of that file are applied while running: `load_config()` gives the new Plan (or None
+    for a config with problems, which it reports); see LiveConfig."""
     stop = threading.Event()
     previous = _catch_stop_signals(stop)
     context = rclpy.Context()
     rclpy.init(args=args, context=context)
-    nodes, spinners, failure = [], [], []
-
-    def spin(executor):
-        try:
-            while not stop.is_set() and context.ok():
-                executor.spin_once(timeout_sec=0.1)
-        except ExternalShutdownException:
-            pass
-        except Exception as e:  # a callback failed: stop, report, exit non-zero
-            failure.append(e)
-        finally:
-            stop.set()
-
+    nodes, threads, failures, live = [], [], [], None
     try:
         for spec in plan.nodes:
             nodes.append(create_node(spec, context))
         watcher = Watcher(plan, context, frames, echo, on_done=stop.set, echo_period=echo_period)
         nodes.append(watcher.node)
-        for node in nodes:
-            executor = SingleThreadedExecutor(context=context)
-            executor.add_node(node)
-            spinners.append((threading.Thread(target=spin, args=(executor,), name=node.get_name()), executor))
-        for thread, _ in spinners:
-            thread.start()
+        threads.extend(NodeThread(node, stop, failures) for node in nodes)
+        if config_path:
+            live = LiveConfig(config_path, load_config, plan, threads, watcher,
+                              lambda node: NodeThread(node, stop, failures))
         print(f'running {len(plan.nodes)} node(s): {", ".join(s.name for s in plan.nodes)} (Ctrl-C to stop)',
               flush=True)
         deadline = time.monotonic() + duration if duration > 0 else None
         while not stop.wait(0.1) and (deadline is None or time.monotonic() < deadline):
-            pass
+            if live:
+                live.poll()
     except (StartupError, ParameterException) as e:
         print(f'[{_starting(plan, nodes)}] cannot start: {e}', file=sys.stderr)
         return 1
@@ -118,16 +157,16 @@ def run(plan, frames=0, duration=0.0, echo=print, args=None, echo_period=1.0):
         pass
     finally:
         stop.set()
-        for thread, executor in spinners:
-            if thread.ident is not None:
-                thread.join()
-            executor.shutdown()
-        for node in reversed(nodes):
+        if live:
+            live.stop()
+        for thread in threads:
+            thread.stop()
+        for node in reversed(live.nodes() if live else nodes):
             node.destroy_node()
         rclpy.try_shutdown(context=context)
         _restore_signals(previous)
-    if failure:
-        print(f'stopped: {type(failure[0]).__name__}: {failure[0]}', file=sys.stderr)
+    if failures:
+        print(f'stopped: {type(failures[0]).__name__}: {failures[0]}', file=sys.stderr)
         return 1
     return 0
 
@@ -147,3 +186,119 @@ def _catch_stop_signals(stop):
 def _restore_signals(previous):
     for sig, handler in previous.items():
         signal.signal(sig, handler)
+
+
+# --- Live reconfiguration: edits of the config file applied to the running nodes -------------------------------
+
+def log(line):
+    print(line, file=sys.stderr, flush=True)
+
+
+def typed_parameter(node, name, value):
+    """A Parameter of the type `node` declared (so [] is an empty string or double array, not a byte array)."""
+    return Parameter(name, Parameter.Type(node.describe_parameter(name).type), value)
+
+
+class LiveConfig:
+    """Watches the config file; on a change translates and checks it (a config with problems changes nothing),
+    then applies reconfigure.diff to the running nodes: parameters set (a model swapped by its classifier), nodes
+    added, removed or replaced, the others untouched. Each change is logged in one line."""
+
+    def __init__(self, path, load_config, plan, threads, watcher, spin):
+        self.path, self.load_config, self.plan = Path(path), load_config, plan
+        self.threads, self.watcher = threads, watcher  # `threads`: run()'s NodeThreads, kept current
+        self.spin = spin  # node -> its NodeThread
+        self.text = self._read()
+        try:
+            self.watch = FileWatch(path)
+        except OSError as e:
+            self.watch = None
+            log(f'{path}: cannot watch for changes ({e.strerror or e}); edits need a restart')
+
+    def _read(self):
+        try:
+            return self.path.read_bytes()
+        except OSError:
+            return None
+
+    def poll(self):
+        if self.watch is None or not self.watch.changed():
+            return
+        text = self._read()
+        if text == self.text:
+            return
+        self.text = text
+        plan = self.load_config()
+        if plan is None:
+            log(f'{self.path}: not applied; the running nodes are unchanged')
+            return
+        self.apply(plan)
+
+    def nodes(self):
+        return [thread.node for thread in self.threads]
+
+    def _thread(self, name):
+        return next(t for t in self.threads if t.node is not self.watcher.node and t.node.get_name() == name)
+
+    def _node(self, name):
+        return self._thread(name).node
+
+    def _stop(self, name):
+        thread = self._thread(name)
+        thread.stop()
+        self.threads.remove(thread)
+        thread.node.destroy_node()
+
+    def _start(self, node):
+        self.threads.append(self.spin(node))
+
+    def apply(self, new):
+        changes = diff(self.plan, new)
+        if not changes:
+            log(f'{self.path}: no changes to apply')
+            return
+        problems = check_models(changes, new)
+        if problems:
+            log(f'{self.path}: {len(problems)} problem(s):\n' + '\n'.join(f'  {p}' for p in problems))
+            log(f'{self.path}: not applied; the running nodes are unchanged')
+            return
+        applied = {spec.name: spec for spec in self.plan.nodes}
+        for name in changes.remove + [spec.name for spec in changes.replace]:
+            self._stop(name)
+            del applied[name]
+            if name in changes.remove:
+                self._log_lines(changes, name)
+        for name, values in changes.parameters.items():
+            node = self._node(name)
+            try:
+                result = node.set_parameters_atomically([typed_parameter(node, k, v) for k, v in values.items()])
+            except (ParameterException, TypeError) as e:
+                result = SetParametersResult(successful=False, reason=str(e))
+            if result.successful:
+                applied[name] = new.node(name)
+                self._log_lines(changes, name)
+            else:
+                log(f'{self.path}: {name}: not changed: {result.reason}')
+        for spec in changes.add + changes.replace:
+            try:
+                node = create_node(spec, self.watcher.node.context)
+            except (StartupError, ParameterException) as e:
+                log(f'{self.path}: {spec.name}: cannot start: {e}')
+                continue
+            self._start(node)
+            applied[spec.name] = spec
+            self._log_lines(changes, spec.name)
+        self.plan = Plan([applied[spec.name] for spec in new.nodes if spec.name in applied], new.warnings)
+        watcher = next(t for t in self.threads if t.node is self.watcher.node)
+        watcher.stop()  # its subscriptions change only while it does not spin
+        self.threads.remove(watcher)
+        self.watcher.follow(self.plan)
+        self._start(self.watcher.node)
+
+    def _log_lines(self, changes, name):
+        for line in changes.lines_of(name):
+            log(f'{self.path}: {line}')
+
+    def stop(self):
+        if self.watch is not None:
+            self.watch.stop()

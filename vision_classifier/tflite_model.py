@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from .labels import LabelError, labels_from_metadata, numbered_labels, read_label_file
+from .paths import resolve_path
 from .postprocess import confidences
 from .preprocess import InputError, InputSpec, Normalization, Preprocessor
 from .tflite_metadata import TFLITE_IDENTIFIER, read_metadata
@@ -41,6 +42,26 @@ class ModelConfig:
     input_image_mean_value: tuple = ()
     input_image_std_dev: tuple = ()
     input_image_bgr: bool = False
+
+    @classmethod
+    def from_parameters(cls, p, packages_dir=None):
+        """The config of a classifier node's parameters (missing ones take their defaults); raises PathError."""
+        label_path = p.get('label_path', '')
+        return cls(model_path=resolve_path(p.get('model_path', ''), packages_dir),
+                   label_path=resolve_path(label_path, packages_dir) if label_path else '',
+                   num_threads=p.get('num_threads', 1),
+                   input_image_mean_value=tuple(p.get('input_image_mean_value') or ()),
+                   input_image_std_dev=tuple(p.get('input_image_std_dev') or ()),
+                   input_image_bgr=p.get('input_image_bgr', False))
+
+    def describe(self):
+        """The model path and whatever differs from the defaults, for log lines."""
+        extras = [f'labels {self.label_path}' if self.label_path else '',
+                  f'{self.num_threads} threads' if self.num_threads != 1 else '',
+                  f'mean {list(self.input_image_mean_value)}' if self.input_image_mean_value else '',
+                  f'std {list(self.input_image_std_dev)}' if self.input_image_std_dev else '',
+                  'bgr' if self.input_image_bgr else '']
+        return ', '.join([self.model_path, *filter(None, extras)])
 
 
 def _read_model_file(path):
@@ -141,6 +162,10 @@ class TfliteCpuModel:
             raise ModelError(f'{source}: {len(labels)} labels, but the model outputs {self.output_size} values')
         return labels
 
+    def summary(self):
+        return (f'{len(self.labels)} classes, input {[int(d) for d in self._input["shape"]]} '
+                f'{np.dtype(self._input["dtype"]).name}')
+
     @property
     def input_details(self):
         return self._input
@@ -165,3 +190,15 @@ class TfliteCpuModel:
         raw = self.invoke(self.preprocessor(image, order))
         scale, zero_point = self._output.get('quantization', (0.0, 0))
         return confidences(raw, scale, zero_point)
+
+
+def load_model(config):
+    """A TfliteCpuModel that loads, has one label per output and classifies a test frame; else ModelError."""
+    model = TfliteCpuModel(config)
+    try:
+        scores = model.scores(np.full((16, 16, 3), 128, np.uint8))
+    except (ValueError, RuntimeError) as e:
+        raise ModelError(f'model_path {config.model_path}: cannot classify a test frame: {str(e).strip()}') from None
+    if len(scores) != len(model.labels):
+        raise ModelError(f'model_path {config.model_path}: {len(scores)} scores for {len(model.labels)} labels')
+    return model

@@ -59,11 +59,12 @@ def select(scores, labels, n=0, thresholds=Thresholds()):
 
 
 class VisionService:
-    """A classifier: a model plus the thresholds, which may change while it runs."""
+    """A classifier: a model plus the thresholds; either may be replaced while it runs (`model = ...`)."""
 
     def __init__(self, model, thresholds=Thresholds()):
         self.model = model
         self.thresholds = thresholds
 
     def classify(self, image, n=0, order='rgb'):
-        return select(self.model.scores(image, order), self.model.labels, n, self.thresholds)
+        model = self.model  # read once: a frame started with the old model finishes with it
+        return select(model.scores(image, order), model.labels, n, self.thresholds)
