@@ -83,7 +83,7 @@ def test_run_applies_edits_of_its_config_without_restarting(tmp_path, start_node
     monkeypatch.setenv('PYTHONUNBUFFERED', '1')
     config_file = tmp_path / 'robot.json'
     save(config_file, robot())
-    run = start_node('vision_classifier', args=['run', str(config_file)], name='run')
+    run = start_node('vision_classifier', args=['run', str(config_file), '--echo'], name='run')
     log = RunLog(run)
     first = log.wait_results(2)
     assert any(confidence < 0.5 for _, pairs in first for _, confidence in pairs)

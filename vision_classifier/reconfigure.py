@@ -80,7 +80,7 @@ def _restart_reason(before, after):
 
 def _parameter_changes(before, after, changes):
     dynamic = DYNAMIC[after.executable]
-    for key in sorted(set(before.parameters) | set(after.parameters)):
+    for key in sorted((set(before.parameters) | set(after.parameters)) & set(dynamic)):
         old_value = before.parameters.get(key, dynamic[key])
         new_value = after.parameters.get(key, dynamic[key])
         if old_value != new_value:
