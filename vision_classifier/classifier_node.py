@@ -1,18 +1,21 @@
-"""classifier_node: subscribes `image`, publishes `~/classifications`, serves `~/get_classifications`."""
+"""classifier_node: subscribes `image` (or `image/compressed`), publishes `~/classifications`, serves
+`~/get_classifications`."""
 import sys
 
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.node import Node
 from rclpy.parameter import Parameter
-from sensor_msgs.msg import Image
 from vision_classifier_msgs.msg import Classification as ClassificationMsg
 from vision_classifier_msgs.msg import Classifications
 from vision_classifier_msgs.srv import GetClassifications
 
+from .diagnostics import Diagnostics
+from .health import Health
 from .image_encoding import decode_msg, DEFAULT_MAX_IMAGE_BYTES, ImageError
 from .paths import PathError, resolve_path
 from .rate_limit import FaultLog
-from .ros_common import declared_value, describe, image_qos, run_node, StartupError, warn_on_incompatible_qos
+from .ros_common import (coerce_on_set, declare_typed, describe, image_qos, image_subscription, run_node,
+                         StartupError, TRANSPORTS)
 from .tflite_model import ModelConfig, ModelError, TfliteCpuModel
 from .vision import parse_label_confidences, Thresholds, VisionService
 
@@ -42,13 +45,20 @@ class ClassifierNode(Node):
             raise StartupError(str(e)) from None
         self.dynamic = {name: p[name] for name in DYNAMIC}
         self.faults = FaultLog()
+        coerce_on_set(self)
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self.publisher = self.create_publisher(Classifications, '~/classifications', 10)
-        self.subscription = self.create_subscription(
-            Image, 'image', self._on_image, image_qos(p['qos_reliability']),
-            event_callbacks=warn_on_incompatible_qos(self, self.resolve_topic_name('image')))
+        self.subscription, self.decode_image = image_subscription(
+            self, p['image_transport'], self._on_image, image_qos(p['qos_reliability']))
         self.srv = self.create_service(GetClassifications, '~/get_classifications', self._on_get_classifications)
         model = self.service.model
+        self.model_summary = [
+            ('model', config.model_path), ('classes', str(len(model.labels))),
+            ('input shape', str(model.input_details['shape'].tolist())),
+            ('input dtype', model.input_details['dtype'].__name__), ('num_threads', str(config.num_threads)),
+            ('topic', self.subscription.topic_name)]
+        self.health = Health('images', 'results', counts_drops=False)
+        self.diagnostics = Diagnostics(self, self.health, 'classifier', lambda: (None, self.model_summary))
         self.get_logger().info(
             f'{config.model_path}: {len(model.labels)} classes, input {model.input_details["shape"].tolist()} '
             f'{model.input_details["dtype"].__name__}, {config.num_threads} thread(s); '
@@ -75,6 +85,10 @@ class ClassifierNode(Node):
             ('label_confidences', string_array, describe(
                 'Per-label minimums as "label:minimum"; when set, other labels are dropped.')),
             ('max_classifications', 5, describe('Results per image, best first; 0 or less: all.')),
+            ('image_transport', 'raw', describe(
+                'raw: sensor_msgs/Image on `image`; compressed: sensor_msgs/CompressedImage (JPEG, PNG) on '
+                '`image/compressed` if remapped, else <image topic>/compressed (as image_transport names it).',
+                read_only=True, choices=tuple(TRANSPORTS))),
             ('qos_reliability', 'reliable', describe(
                 'Reliability of the image subscription; best_effort receives no large images between processes '
                 'with Fast DDS defaults (README, "Large images").', read_only=True,
@@ -82,10 +96,7 @@ class ClassifierNode(Node):
             ('max_image_bytes', DEFAULT_MAX_IMAGE_BYTES, describe('Images claiming more bytes are rejected.',
                                                                   int_range=(1, 2**31 - 1))),
         ]
-        values = {}
-        for name, default, descriptor in specs:
-            values[name] = declared_value(self, name, default, descriptor)
-        return values
+        return declare_typed(self, specs)
 
     @staticmethod
     def _thresholds(p):
@@ -93,7 +104,6 @@ class ClassifierNode(Node):
 
     def _on_set_parameters(self, params):
         values = dict(self.dynamic, **{p.name: p.value for p in params if p.name in DYNAMIC})
-        values['label_confidences'] = values['label_confidences'] or []
         try:
             thresholds = self._thresholds(values)
         except ValueError as e:
@@ -102,19 +112,22 @@ class ClassifierNode(Node):
         self.service.thresholds = thresholds
         return SetParametersResult(successful=True)
 
-    def _classify(self, msg, n):
-        image = decode_msg(msg, self.dynamic['max_image_bytes'])
+    def _classify(self, msg, n, decode=decode_msg):
+        image = decode(msg, self.dynamic['max_image_bytes'])
         return self.service.classify(image.pixels, n, image.order)
 
-    def classifications_for(self, msg):
-        """The Classifications message for an Image message; raises ImageError for a bad image."""
-        results = self._classify(msg, self.dynamic['max_classifications'])
+    def classifications_for(self, msg, decode=decode_msg):
+        """The Classifications message for an image message; raises ImageError for a bad image."""
+        results = self._classify(msg, self.dynamic['max_classifications'], decode)
         return Classifications(header=msg.header, classifications=to_msgs(results))
 
     def _on_image(self, msg):
+        self.health.frame_in()
         try:
-            self.publisher.publish(self.classifications_for(msg))
+            self.publisher.publish(self.classifications_for(msg, self.decode_image))
+            self.health.result_out(self.diagnostics.age(msg.header))
         except ImageError as e:
+            self.health.fault(e.kind)
             if self.faults.report(e.kind):
                 self.get_logger().warning(f'image rejected: {e} ({self.faults.counts[e.kind]} {e.kind} faults, '
                                           f'{self.faults.total} in all; repeats are logged every 5 s)')
