@@ -68,6 +68,8 @@ def declare_typed(node, specs):
         accepting = copy.deepcopy(descriptor)  # any type, for now: rclpy would refuse an integer for a float
         accepting.dynamic_typing, accepting.read_only = True, False
         given = node.declare_parameter(name, [] if typed else default, accepting)
+        if given.type_ == Parameter.Type.NOT_SET:  # e.g. `name: []` in a params file (rcl keeps no type for it)
+            given = Parameter(name, value=[] if typed else default)
         value = coerced(given, expected)
         if value is None:
             raise StartupError(f'parameter {name}: expected {TYPE_NAMES.get(expected, expected.name)}, '
@@ -137,7 +139,11 @@ def image_msg(pixels, encoding, header):
 
 def run_node(node_class, args=None):
     """demo_nodes_py-style main: init, spin, clean exit on Ctrl-C or external shutdown."""
-    rclpy.init(args=args)
+    try:
+        rclpy.init(args=args)
+    except _rclpy.RCLError as e:  # unparsable --ros-args; rcl has logged the details
+        print(f'[{node_class.NODE_NAME}] cannot start: {e}', file=sys.stderr)
+        return 1
     node = None
     try:
         node = node_class.__new__(node_class)  # then __init__: a failed start still has its name (`__node:=`)
