@@ -53,7 +53,8 @@ def test_a_best_effort_jpeg_camera_in_its_own_process_is_classified(ros, start_n
 def test_bad_compressed_frames_are_rejected_by_kind_and_the_next_good_one_classified(ros, start_node, default_model):
     # `image/compressed` remapped by itself
     classifier = start_node(CLASSIFIER, '-r', '__node:=jpeg_classifier', '-r', 'image/compressed:=/cam/jpeg',
-                            '-p', f'model_path:={default_model}', '-p', 'image_transport:=compressed', name='classifier')
+                            '-p', f'model_path:={default_model}', '-p', 'image_transport:=compressed',
+                            name='classifier')
     received = []
     ros.node.create_subscription(Classifications, '/jpeg_classifier/classifications', received.append, 10)
     frames = ros.node.create_publisher(CompressedImage, '/cam/jpeg', QoSProfile(depth=10))
@@ -91,20 +92,20 @@ def test_overlay_reads_jpeg_and_publishes_its_view_as_jpeg_when_subscribed(ros, 
     for publisher in (frames, results):
         assert ros.wait_for_subscriber(publisher), overlay.log()
     data = jpeg('coffee.png')
-    header = Header(stamp=Time(sec=5, nanosec=0), frame_id='cam')
-    verdict = Classifications(header=header, classifications=[Classification(class_name='espresso', confidence=0.8)])
+    verdict = [Classification(class_name='espresso', confidence=0.8)]
 
     def send_until(done, stamp):
         for _ in range(40):
             frames.publish(compressed_msg(data, stamp))
             results.publish(Classifications(header=Header(stamp=Time(sec=stamp[0], nanosec=stamp[1]), frame_id='cam'),
-                                            classifications=verdict.classifications))
+                                            classifications=verdict))
             if ros.spin_until(done, 0.5):
                 return True
         return False
 
     assert send_until(lambda: raw, (5, 0)), overlay.log()
-    assert raw[0].encoding == 'bgr8' and (raw[0].height, raw[0].width) == cv2.imread(str(PHOTOS / 'coffee.png')).shape[:2]
+    size = cv2.imread(str(PHOTOS / 'coffee.png')).shape[:2]
+    assert raw[0].encoding == 'bgr8' and (raw[0].height, raw[0].width) == size
     # nobody subscribed to ~/image/compressed so far: now someone does
     ros.node.create_subscription(CompressedImage, '/jpeg_overlay/image/compressed', compressed.append, 10)
     assert send_until(lambda: compressed, (6, 0)), overlay.log()

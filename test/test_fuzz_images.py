@@ -33,7 +33,8 @@ MAX_BYTES = DEFAULT_MAX_IMAGE_BYTES  # the nodes' default max_image_bytes
 KINDS = ('encoding', 'size', 'step', 'too_large', 'data_length')
 SIXTEEN_BIT = {'rgb8': 'rgb16', 'bgr8': 'bgr16', 'rgba8': 'rgba16', 'bgra8': 'bgra16', 'mono8': 'mono16',
                '8UC1': '16UC1', '8UC3': '16UC3'}
-UNSUPPORTED = ['YUV422', 'yuv', 'nv12', 'nv21', 'nv24', 'bayer_rggb', 'bayer_rgbg8', 'jpeg', 'png', 'RGB8', 'Mono8', 'BGR8', ' rgb8', 'rgb8 ', 'rgb 8', 'bgr8\n', 'rgb8;', 'rgb', 'mono', '8UC',
+UNSUPPORTED = ['YUV422', 'yuv', 'nv12', 'nv21', 'nv24', 'bayer_rggb', 'bayer_rgbg8', 'jpeg', 'png', 'RGB8', 'Mono8',
+               'BGR8', ' rgb8', 'rgb8 ', 'rgb 8', 'bgr8\n', 'rgb8;', 'rgb', 'mono', '8UC',
                '8UC2', '8SC1', '8SC3', 'rgb8\u00e9', '\u753b\u50cf', 'rgb16be', 'mono16_be', 'rgba16le']
 UNSUPPORTED_DEEP = ['16SC1', '16SC3', '16UC2', '16UC4', '32FC1', '32FC3', '32SC1', '64FC1', 'bayer_rggb16',
                     'bayer_gbrg16', 'mono32', 'rgb32f', 'rgba32f']
@@ -206,7 +207,8 @@ def _huge_step(rng, c):
 def _claim_under_max(rng, c):
     """A claim the limit allows (1 MiB up to max_image_bytes) with a few bytes of data."""
     target = _log_uniform(rng, 2**20, MAX_BYTES)
-    c.width = fit_width(c.encoding, _log_uniform(rng, 1, target // (layout(c.encoding)[0] * fit_height(c.encoding, 1)) - 2))
+    pixel_bytes, min_height = layout(c.encoding)[0], fit_height(c.encoding, 1)
+    c.width = fit_width(c.encoding, _log_uniform(rng, 1, target // (pixel_bytes * min_height) - 2))
     c.step = _row_bytes(c)
     c.height = fit_height(c.encoding, max(1, target // c.step))
     c.data = _junk(rng, 0, 64)
