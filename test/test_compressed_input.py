@@ -36,9 +36,10 @@ def test_a_best_effort_jpeg_camera_in_its_own_process_is_classified(ros, start_n
     received = []
     ros.node.create_subscription(Classifications, '/jpeg_classifier/classifications', received.append, 10)
     assert classifier.wait_for_log('listening on /usb_cam/image_raw/compressed', 60), classifier.log()
+    # a 1280x960 JPEG: decoded scaled down to 320x240 for the 224x224 model
     camera = subprocess.Popen([sys.executable, str(ROOT / 'test' / 'jpeg_publisher.py'),
-                               '/usb_cam/image_raw/compressed', str(PHOTOS / 'coffee.png'), '10'], cwd=ROOT,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                               '/usb_cam/image_raw/compressed', str(PHOTOS / 'coffee.png'), '10', '1280x960'],
+                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         assert ros.spin_until(lambda: len(received) >= 3, 60), classifier.log()
     finally:

@@ -48,8 +48,12 @@ class ClassifierNode(Node):
         coerce_on_set(self)
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self.publisher = self.create_publisher(Classifications, '~/classifications', 10)
-        self.subscription, self.decode_image = image_subscription(
+        self.subscription, decode = image_subscription(
             self, p['image_transport'], self._on_image, image_qos(p['qos_reliability']))
+        size = self.service.model.preprocessor.spec.size
+        # JPEG: decode no larger than the model needs (the model's size, or larger)
+        self.decode_image = decode if p['image_transport'] == 'raw' or min(size) < 1 else \
+            (lambda msg, max_bytes: decode(msg, max_bytes, min_size=size))
         self.srv = self.create_service(GetClassifications, '~/get_classifications', self._on_get_classifications)
         model = self.service.model
         self.model_summary = [

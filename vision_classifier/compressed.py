@@ -68,9 +68,18 @@ def image_size(data):
     raise _fault(f'data is neither JPEG nor PNG (starts with {data[:8].hex(" ")})')
 
 
-def decode_compressed(format, data, max_bytes=DEFAULT_MAX_IMAGE_BYTES):
+JPEG_REDUCED = ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4), (2, cv2.IMREAD_REDUCED_COLOR_2))
+
+
+def _ceil_div(a, b):
+    return -(-a // b)
+
+
+def decode_compressed(format, data, max_bytes=DEFAULT_MAX_IMAGE_BYTES, min_size=None):
     """The BGR pixels of a CompressedImage's `data`; `format` (e.g. `jpeg`, `rgb8; jpeg compressed bgr8`) is only
-    checked for depth images: the data's own header tells JPEG from PNG. Raises ImageError."""
+    checked for depth images: the data's own header tells JPEG from PNG. With `min_size` (height, width), a JPEG is
+    decoded scaled down by 2, 4 or 8 (libjpeg's DCT scaling: a fraction of the work) as long as it stays at least
+    that large. Raises ImageError."""
     if 'compresseddepth' in format.lower():
         raise ImageError('encoding', f'format {quoted(format)}: compressed depth images are not supported')
     data = bytes(data)
@@ -81,19 +90,24 @@ def decode_compressed(format, data, max_bytes=DEFAULT_MAX_IMAGE_BYTES):
     if decoded_bytes > max_bytes:
         raise ImageError('too_large', f'{codec} header claims {width}x{height} = {decoded_bytes} bytes of pixels, '
                                       f'over max_image_bytes {max_bytes}')
+    flag, factor = cv2.IMREAD_COLOR, 1
+    if codec == 'JPEG' and min_size:
+        flag, factor = next(((f, r) for r, f in JPEG_REDUCED if _ceil_div(height, r) >= min_size[0]
+                             and _ceil_div(width, r) >= min_size[1]), (flag, factor))
     try:
-        pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        pixels = cv2.imdecode(np.frombuffer(data, np.uint8), flag)
     except cv2.error as e:
         raise _fault(f'{codec} {width}x{height}: cannot decode: {str(e).strip()[-200:]}') from None
     if pixels is None:
         raise _fault(f'{codec} {width}x{height}: cannot decode (corrupt data)')
-    if pixels.shape[:2] != (height, width):
-        raise _fault(f'{codec}: decoded {pixels.shape[1]}x{pixels.shape[0]}, but the header says {width}x{height}')
+    if pixels.shape[:2] != (_ceil_div(height, factor), _ceil_div(width, factor)):
+        raise _fault(f'{codec}: decoded {pixels.shape[1]}x{pixels.shape[0]}, but the header says {width}x{height}'
+                     + (f' (scaled by 1/{factor})' if factor > 1 else ''))
     return DecodedImage(pixels, 'bgr')
 
 
-def decode_compressed_msg(msg, max_bytes=DEFAULT_MAX_IMAGE_BYTES):
-    return decode_compressed(msg.format, msg.data, max_bytes)
+def decode_compressed_msg(msg, max_bytes=DEFAULT_MAX_IMAGE_BYTES, min_size=None):
+    return decode_compressed(msg.format, msg.data, max_bytes, min_size)
 
 
 def encode_jpeg(pixels, order='rgb', quality=90):
