@@ -640,3 +640,39 @@ def test_good_compressed_images_decode_to_their_pixels():
         assert image.order == 'bgr' and image.pixels.shape == bgr.shape
         if codec == 'png':
             np.testing.assert_array_equal(image.pixels, bgr)
+
+
+COMPRESSED_ROUNDS, COMPRESSED_BURST = 60, 10  # 600 bad compressed frames on the topic
+
+
+def test_classifier_classifies_every_good_jpeg_among_600_malformed_compressed_frames(start_node, ros):
+    from sensor_msgs.msg import CompressedImage
+    process = start_node(CLASSIFIER, '-r', '__node:=fuzz_classifier', '-r', 'image:=/fuzz/image_raw',
+                         '-p', f'model_path:={MODEL}', '-p', 'image_transport:=compressed', name='classifier')
+    frames = ros.node.create_publisher(CompressedImage, '/fuzz/image_raw/compressed', QoSProfile(depth=100))
+    output = {}
+    ros.node.create_subscription(Classifications, '/fuzz_classifier/classifications',
+                                 lambda m: output.setdefault(stamp_of(m), []).append(m), 100)
+    assert ros.wait_for_subscriber(frames, WAIT), process.log()
+    bad = compressed_cases(SEED + 9, COMPRESSED_ROUNDS * COMPRESSED_BURST)
+    rng = np.random.default_rng(SEED + 10)
+
+    def msg(data, stamp, format='jpeg'):
+        return CompressedImage(header=Header(stamp=Time(sec=stamp[0], nanosec=stamp[1]), frame_id='camera'),
+                               format=format, data=data)
+
+    good = {}
+    for r in range(COMPRESSED_ROUNDS):
+        for i, (_, _, format, data) in enumerate(bad[r * COMPRESSED_BURST:(r + 1) * COMPRESSED_BURST]):
+            frames.publish(msg(data, (100 + r, i), format))
+        stamp = (100 + r, COMPRESSED_BURST)
+        good[stamp] = encoded(rng, str(rng.choice(['jpeg', 'png'])))[0]
+        for _ in range(int(WAIT / 0.5)):  # the first rounds may be lost to discovery
+            frames.publish(msg(good[stamp], stamp))
+            if ros.spin_until(lambda: stamp in output, 0.5):
+                break
+        assert stamp in output, process.log()[-3000:]
+    assert set(output) == set(good), 'a result for every good frame, none for a bad one'
+    log = process.log()
+    assert process.proc.poll() is None and 'Traceback' not in log, log[-3000:]
+    assert {kind for kind, _ in rejected(log)} >= {'compressed', 'too_large', 'size'}, rejected(log)
