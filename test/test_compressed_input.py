@@ -109,8 +109,8 @@ def test_overlay_reads_jpeg_and_publishes_its_view_as_jpeg_when_subscribed(ros, 
     assert raw[0].encoding == 'bgr8' and (raw[0].height, raw[0].width) == size
     # nobody subscribed to ~/image/compressed so far: now someone does
     ros.node.create_subscription(CompressedImage, '/jpeg_overlay/image/compressed', compressed.append, 10)
-    assert send_until(lambda: compressed, (6, 0)), overlay.log()
-    view = decode_compressed(compressed[0].format, compressed[0].data)
-    assert compressed[0].format == 'bgr8; jpeg compressed bgr8'
+    assert send_until(lambda: (6, 0) in map(stamp_of, compressed), (6, 0)), overlay.log()
+    jpeg_view = next(m for m in compressed if stamp_of(m) == (6, 0))
+    view = decode_compressed(jpeg_view.format, jpeg_view.data)
+    assert jpeg_view.format == 'bgr8; jpeg compressed bgr8'
     assert view.pixels.shape[:2] == (raw[0].height, raw[0].width)
-    assert stamp_of(compressed[0]) == (6, 0)
