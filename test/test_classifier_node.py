@@ -60,9 +60,9 @@ def test_bad_images_are_logged_and_the_next_good_one_classified(ros, classifier,
     process, publisher, received = classifier
     truncated = image_msg(photos['coffee.png'], stamp=(1, 0))
     truncated.data = truncated.data[:1000]
-    wrong_encoding = image_msg(photos['coffee.png'], encoding='yuv422', stamp=(2, 0))
+    wrong_encoding = image_msg(photos['coffee.png'], encoding='nv12', stamp=(2, 0))
     for bad, cause in [(truncated, 'data has 1000 bytes, but step*height'),
-                       (wrong_encoding, "encoding 'yuv422' not supported")]:
+                       (wrong_encoding, "encoding 'nv12' not supported")]:
         assert publish_until(ros, publisher, received, [bad], lambda r: cause in process.log()), process.log()
     good = image_msg(photos['rocket.jpg'], stamp=(3, 0))
     assert publish_until(ros, publisher, received, [good], lambda r: r), process.log()

@@ -19,6 +19,16 @@ def test_classify_prints_the_top_classes_of_each_photo(default_model):
         first = lines[at + 1].strip().rpartition(':')[0]
         assert first in EXPECTED_TOP[name]
         assert not lines[at + 3:at + 4] or not lines[at + 3].startswith('  ')
+    assert result.stderr == '', result.stderr  # quiet: no LiteRT "INFO: Created TensorFlow Lite XNNPACK delegate"
+
+
+def test_litert_lines_other_than_its_info_line_still_reach_stderr():
+    """The filter drops LiteRT's one INFO line and passes on everything else written to the file descriptor."""
+    code = ('import os; from vision_classifier.tflite_model import LITERT_INFO, without_litert_info\n'
+            'with without_litert_info():\n'
+            '    os.write(2, b"before\\n" + LITERT_INFO + b"\\nafter")\n')
+    result = subprocess.run([sys.executable, '-c', code], capture_output=True, cwd=ROOT, timeout=60)
+    assert result.returncode == 0 and result.stderr == b'before\nafter', result.stderr
 
 
 def test_classify_with_model_and_labels_options(tmp_path):

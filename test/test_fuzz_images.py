@@ -1,13 +1,16 @@
-"""Image fuzz: malformed `sensor_msgs/Image` fields, made from a fixed seed and each tagged with the ImageError kind it
-must give, checked against `image_encoding.decode` in-process and sent over DDS to the classifier and the overlay
-with good frames mixed in."""
+"""Image fuzz: malformed `sensor_msgs/Image` fields (raw, YUV 4:2:2 and Bayer encodings) and `CompressedImage` data,
+made from a fixed seed and each tagged with the ImageError kind it must give, checked against `image_encoding.decode`
+and `compressed.decode_compressed` in-process; raw images are also sent over DDS to the classifier and the overlay
+with good frames mixed in (compressed ones: test_compressed_input.py)."""
 import itertools
 import re
+import resource
 import string
 import time
 import tracemalloc
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import pytest
 from builtin_interfaces.msg import Time
@@ -19,7 +22,8 @@ from vision_classifier_msgs.srv import GetClassifications
 
 from conftest import fixture_model
 from ros_helpers import stamp_of
-from vision_classifier.image_encoding import decode, DEFAULT_MAX_IMAGE_BYTES, ENCODINGS, ImageError
+from vision_classifier.compressed import decode_compressed
+from vision_classifier.image_encoding import CONVERTED, decode, DEFAULT_MAX_IMAGE_BYTES, ENCODINGS, ImageError
 from vision_classifier.tflite_model import ModelConfig, TfliteCpuModel
 from vision_classifier.vision import VisionService
 
@@ -29,14 +33,40 @@ MAX_BYTES = DEFAULT_MAX_IMAGE_BYTES  # the nodes' default max_image_bytes
 KINDS = ('encoding', 'size', 'step', 'too_large', 'data_length')
 SIXTEEN_BIT = {'rgb8': 'rgb16', 'bgr8': 'bgr16', 'rgba8': 'rgba16', 'bgra8': 'bgra16', 'mono8': 'mono16',
                '8UC1': '16UC1', '8UC3': '16UC3'}
-UNSUPPORTED = ['yuv422', 'yuv422_yuy2', 'uyvy', 'yuyv', 'nv12', 'nv21', 'bayer_rggb8', 'bayer_bggr8', 'jpeg',
-               'png', 'RGB8', 'Mono8', 'BGR8', ' rgb8', 'rgb8 ', 'rgb 8', 'bgr8\n', 'rgb8;', 'rgb', 'mono', '8UC',
+UNSUPPORTED = ['YUV422', 'yuv', 'nv12', 'nv21', 'nv24', 'bayer_rggb', 'bayer_rgbg8', 'jpeg', 'png', 'RGB8', 'Mono8',
+               'BGR8', ' rgb8', 'rgb8 ', 'rgb 8', 'bgr8\n', 'rgb8;', 'rgb', 'mono', '8UC',
                '8UC2', '8SC1', '8SC3', 'rgb8\u00e9', '\u753b\u50cf', 'rgb16be', 'mono16_be', 'rgba16le']
 UNSUPPORTED_DEEP = ['16SC1', '16SC3', '16UC2', '16UC4', '32FC1', '32FC3', '32SC1', '64FC1', 'bayer_rggb16',
                     'bayer_gbrg16', 'mono32', 'rgb32f', 'rgba32f']
 PALETTE = [(230, 20, 20), (20, 230, 20), (20, 20, 230), (128, 128, 128), (250, 250, 250), (0, 0, 0),
            (230, 230, 20), (20, 230, 230), (230, 20, 230)]
 MODEL = fixture_model('with_metadata.tflite')  # 8x8 input, labels red/green/blue/gray: fast rounds
+
+
+ALL_ENCODINGS = (*ENCODINGS, *CONVERTED)
+
+
+def layout(encoding):
+    """(bytes per pixel, bytes per channel) of a supported encoding."""
+    if encoding in ENCODINGS:
+        channels, depth, _ = ENCODINGS[encoding]
+        return channels * depth, depth
+    return CONVERTED[encoding][0], 1
+
+
+def order_of(encoding):
+    return ENCODINGS[encoding][2] if encoding in ENCODINGS else 'rgb'
+
+
+def fit_width(encoding, width):
+    """A width the encoding allows: even for YUV 4:2:2, at least 2 for Bayer."""
+    if encoding in CONVERTED:
+        return width + width % 2 if CONVERTED[encoding][0] == 2 else max(2, width)
+    return width
+
+
+def fit_height(encoding, height):
+    return max(2, height) if encoding in CONVERTED and CONVERTED[encoding][0] == 1 else height
 
 
 @dataclass
@@ -63,22 +93,30 @@ class Case:
 
 
 def good_case(rng, encoding=None, max_side=24, pad=None):
-    """A valid image: random size, encoding, endianness and row padding; pixels near a palette colour."""
-    encoding = encoding or str(rng.choice(list(ENCODINGS)))
-    channels, depth, order = ENCODINGS[encoding]
+    """A valid image: random size, encoding, endianness and row padding; pixels near a palette colour (raw
+    encodings) or random bytes (YUV, Bayer: their pixels are OpenCV's conversion of the unpadded rows)."""
+    encoding = encoding or str(rng.choice(ALL_ENCODINGS))
     height, width = (int(v) for v in rng.integers(1, max_side + 1, 2))
-    colour = np.array(PALETTE[rng.integers(len(PALETTE))] + (255,))[:channels] if channels > 1 else \
-        np.array([PALETTE[rng.integers(len(PALETTE))][0]])
-    if order.startswith('bgr'):
-        colour[:3] = colour[2::-1]
-    noise = rng.integers(-15, 16, (height, width, channels))
-    pixels = np.clip(colour + noise, 0, 255).astype(np.uint8)
+    height, width = fit_height(encoding, height), fit_width(encoding, width)
     big = int(rng.integers(2))
-    if depth == 1:
-        rows = pixels.reshape(height, -1)
-    else:  # the high byte carries the pixel, the low byte is noise
-        words = (pixels.astype(np.uint16) << 8) | rng.integers(0, 256, pixels.shape, dtype=np.uint16)
-        rows = words.astype('>u2' if big else '<u2').view(np.uint8).reshape(height, -1)
+    if encoding in CONVERTED:
+        pixel_bytes, code = CONVERTED[encoding]
+        rows = rng.integers(0, 256, (height, width * pixel_bytes), dtype=np.uint8)
+        pixels = cv2.cvtColor(rows.reshape(height, width, pixel_bytes), code)
+        depth = 1
+    else:
+        channels, depth, order = ENCODINGS[encoding]
+        colour = np.array(PALETTE[rng.integers(len(PALETTE))] + (255,))[:channels] if channels > 1 else \
+            np.array([PALETTE[rng.integers(len(PALETTE))][0]])
+        if order.startswith('bgr'):
+            colour[:3] = colour[2::-1]
+        noise = rng.integers(-15, 16, (height, width, channels))
+        pixels = np.clip(colour + noise, 0, 255).astype(np.uint8)
+        if depth == 1:
+            rows = pixels.reshape(height, -1)
+        else:  # the high byte carries the pixel, the low byte is noise
+            words = (pixels.astype(np.uint16) << 8) | rng.integers(0, 256, pixels.shape, dtype=np.uint16)
+            rows = words.astype('>u2' if big else '<u2').view(np.uint8).reshape(height, -1)
     pad = int(rng.integers(4)) * depth if pad is None else pad
     rows = np.hstack([rows, rng.integers(0, 256, (height, pad), dtype=np.uint8)])
     return Case('good', None, encoding, height, width, rows.shape[1], big, rows.tobytes(), pixels)
@@ -89,8 +127,7 @@ def _log_uniform(rng, low, high):
 
 
 def _row_bytes(case):
-    channels, depth, _ = ENCODINGS[case.encoding]
-    return case.width * channels * depth
+    return case.width * layout(case.encoding)[0]
 
 
 def _junk(rng, low, high):
@@ -104,7 +141,7 @@ def _unknown_encoding(rng, c):
 def _garbage_encoding(rng, c):
     length = _log_uniform(rng, 1, 4096)
     c.encoding = ''.join(rng.choice(list(string.printable), length))
-    if c.encoding in ENCODINGS:
+    if c.encoding in ALL_ENCODINGS:
         c.encoding += '?'
 
 
@@ -131,8 +168,8 @@ def _short_step(rng, c):
 
 
 def _width_grows(rng, c):
-    channels, depth, _ = ENCODINGS[c.encoding]
-    c.width += (c.step - _row_bytes(c)) // (channels * depth) + int(rng.integers(1, 1000))
+    c.width = fit_width(c.encoding, c.width + (c.step - _row_bytes(c)) // layout(c.encoding)[0]
+                        + int(rng.integers(1, 1000)))
 
 
 def _odd_step_16bit(rng, c):
@@ -146,13 +183,13 @@ def _eight_bit_data_16bit_label(rng, c):
 
 def _huge_claim(rng, c):
     """Sizes far over max_image_bytes (up to the uint32 limits) backed by a few bytes."""
-    channels, depth, _ = ENCODINGS[c.encoding]
+    pixel_bytes, depth = layout(c.encoding)
     while True:
         if rng.integers(4) == 0:
             c.width = c.height = 60000
         else:
-            c.width = _log_uniform(rng, 1, UINT32 // (channels * depth))
-            c.height = _log_uniform(rng, 1, UINT32)
+            c.width = fit_width(c.encoding, _log_uniform(rng, 1, UINT32 // pixel_bytes - 1))
+            c.height = fit_height(c.encoding, _log_uniform(rng, 1, UINT32))
         c.step = min(UINT32, _row_bytes(c) + int(rng.integers(0, 64)) * depth)
         if c.step * c.height > MAX_BYTES:
             break
@@ -169,11 +206,11 @@ def _huge_step(rng, c):
 
 def _claim_under_max(rng, c):
     """A claim the limit allows (1 MiB up to max_image_bytes) with a few bytes of data."""
-    channels, depth, _ = ENCODINGS[c.encoding]
     target = _log_uniform(rng, 2**20, MAX_BYTES)
-    c.width = _log_uniform(rng, 1, target // (channels * depth))
+    pixel_bytes, min_height = layout(c.encoding)[0], fit_height(c.encoding, 1)
+    c.width = fit_width(c.encoding, _log_uniform(rng, 1, target // (pixel_bytes * min_height) - 2))
     c.step = _row_bytes(c)
-    c.height = max(1, target // c.step)
+    c.height = fit_height(c.encoding, max(1, target // c.step))
     c.data = _junk(rng, 0, 64)
 
 
@@ -186,8 +223,9 @@ def _extra_data(rng, c):
 
 
 def _height_mismatch(rng, c):
-    c.height = c.height + int(rng.integers(1, 100)) if c.height == 1 or rng.integers(2) else \
-        int(rng.integers(1, c.height))
+    low = fit_height(c.encoding, 1)
+    c.height = c.height + int(rng.integers(1, 100)) if c.height <= low or rng.integers(2) else \
+        int(rng.integers(low, c.height))
 
 
 def _step_grows(rng, c):
@@ -197,6 +235,21 @@ def _step_grows(rng, c):
 def _sixteen_bit_label_double_step(rng, c):
     c.encoding, c.step = SIXTEEN_BIT[c.encoding], 2 * c.step
 
+
+def _odd_width_yuv(rng, c):
+    c.width += 1
+    c.step = max(c.step, _row_bytes(c))
+    c.data = _junk(rng, c.step * c.height, c.step * c.height)
+
+
+def _bayer_one_row(rng, c):
+    setattr(c, 'height' if rng.integers(2) else 'width', 1)
+    c.step = max(c.step, _row_bytes(c))
+    c.data = _junk(rng, c.step * c.height, c.step * c.height)
+
+
+YUV = [e for e, (pixel_bytes, _) in CONVERTED.items() if pixel_bytes == 2]
+BAYER = [e for e, (pixel_bytes, _) in CONVERTED.items() if pixel_bytes == 1]
 
 # fault: (kind decode must raise, mutation, encodings of the good image it starts from; None: any)
 FAULTS = {
@@ -219,6 +272,10 @@ FAULTS = {
     'step_grows': ('data_length', _step_grows, None),
     '16bit_label_double_step': ('data_length', _sixteen_bit_label_double_step, list(SIXTEEN_BIT)),
     'big_endian_16bit_truncated': ('data_length', _truncated, ['rgb16', 'bgr16', 'mono16', '16UC1', '16UC3']),
+    'odd_width_yuv422': ('size', _odd_width_yuv, YUV),
+    'bayer_one_row_or_column': ('size', _bayer_one_row, BAYER),
+    'yuv_bayer_truncated': ('data_length', _truncated, YUV + BAYER),
+    'yuv_bayer_huge_claim': ('too_large', _huge_claim, YUV + BAYER),
 }
 
 
@@ -278,8 +335,8 @@ def test_huge_claims_with_ten_bytes_allocate_nothing_near_their_size(max_bytes):
     tracemalloc.start()
     try:
         for encoding, height, width in [('rgb8', 60000, 60000), ('mono8', 40000, 40000), ('rgba16', 23170, 23170),
-                                        ('mono16', UINT32, 1)]:
-            row = width * ENCODINGS[encoding][0] * ENCODINGS[encoding][1]
+                                        ('mono16', UINT32, 1), ('yuv422', 60000, 60000), ('bayer_bggr8', 60000, 60000)]:
+            row = width * layout(encoding)[0]
             tracemalloc.reset_peak()
             before = tracemalloc.get_traced_memory()[0]
             with pytest.raises(ImageError) as error:
@@ -295,7 +352,9 @@ def test_error_messages_name_the_fault():
         with pytest.raises(ImageError) as error:
             decode(*case.fields(), max_bytes=MAX_BYTES)
         message = str(error.value)
-        expected = {'encoding': 'not supported', 'size': 'width and height must be positive',
+        size = {'odd_width_yuv422': f'width {case.width} is odd: {case.encoding} packs pixels in pairs',
+                'bayer_one_row_or_column': f'{case.encoding} needs at least 2x2 pixels'}
+        expected = {'encoding': 'not supported', 'size': size.get(case.fault, 'width and height must be positive'),
                     'step': f'step {case.step} is ', 'too_large': 'over max_image_bytes',
                     'data_length': f'data has {len(case.data)} bytes'}[case.kind]
         assert expected in message, (case.fault, message)
@@ -306,7 +365,7 @@ def test_good_images_of_every_encoding_and_byte_order_decode_to_their_pixels():
     for case in cases:
         image = decode(*case.fields(), max_bytes=MAX_BYTES)
         np.testing.assert_array_equal(image.pixels, case.pixels, err_msg=f'{case.encoding} {case.is_bigendian}')
-    assert {(c.encoding, c.is_bigendian) for c in cases} >= {(e, b) for e in ENCODINGS for b in (0, 1)}
+    assert {(c.encoding, c.is_bigendian) for c in cases} >= {(e, b) for e in ALL_ENCODINGS for b in (0, 1)}
 
 
 # Over DDS: each node in its own process, fed on /fuzz/image_raw
@@ -405,7 +464,7 @@ def test_classifier_classifies_every_good_frame_among_8000_malformed_ones(start_
     assert all(len(fuzz.output[s]) == 1 for s in fuzz.good if s != (1, 0)), 'each good frame answered once'
     service = VisionService(TfliteCpuModel(ModelConfig(model_path=MODEL)))
     for stamp, case in fuzz.good.items():
-        expected = [c.class_name for c in service.classify(case.pixels, 4, ENCODINGS[case.encoding][2])]
+        expected = [c.class_name for c in service.classify(case.pixels, 4, order_of(case.encoding))]
         got = [c.class_name for c in fuzz.output[stamp][0].classifications]
         assert got == expected, (case.encoding, case.is_bigendian, got, expected)
 
@@ -477,6 +536,143 @@ def test_overlay_annotates_every_good_frame_among_5000_malformed_ones_and_counts
     assert set(fuzz.output) == set(fuzz.good), 'every good frame annotated, no bad one'
     assert all(len(fuzz.output[s]) == 1 for s in fuzz.good if s != (1, 0)), 'each good frame once'
     for stamp, case in fuzz.good.items():
-        encoding = 'bgr8' if ENCODINGS[case.encoding][2] == 'bgr' else 'rgb8'
+        encoding = 'bgr8' if order_of(case.encoding) == 'bgr' else 'rgb8'
         assert all((m.height, m.width, m.encoding) == (case.height, case.width, encoding) for m in fuzz.output[stamp])
     fuzz.check_node(sum(fuzz.sent.values()))
+
+
+# CompressedImage data: truncated, garbage, bombs (headers claiming far more pixels than max_image_bytes)
+
+def encoded(rng, codec):
+    """A JPEG (baseline or progressive) or PNG of a random small image, and the image (BGR)."""
+    height, width = (int(v) for v in rng.integers(1, 40, 2))
+    bgr = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    params = [cv2.IMWRITE_JPEG_PROGRESSIVE, int(rng.integers(2))] if codec == 'jpeg' else []
+    return cv2.imencode('.jpg' if codec == 'jpeg' else '.png', bgr, params)[1].tobytes(), bgr
+
+
+def with_size(data, width, height):
+    """JPEG or PNG `data` whose header claims width x height (PNG: IHDR's CRC left stale)."""
+    data = bytearray(data)
+    if data.startswith(b'\x89PNG'):
+        data[16:24] = width.to_bytes(4, 'big') + height.to_bytes(4, 'big')
+        return bytes(data)
+    i = 2
+    while data[i + 1] not in (0xC0, 0xC2):  # to the frame header
+        i += 2 + int.from_bytes(data[i + 2:i + 4], 'big')
+    data[i + 5:i + 9] = height.to_bytes(2, 'big') + width.to_bytes(2, 'big')
+    return bytes(data)
+
+
+def _bomb(rng, data):
+    limit = 65535 if data.startswith(b'\xff\xd8') else UINT32
+    while True:
+        width, height = _log_uniform(rng, 1, limit), _log_uniform(rng, 1, limit)
+        if width * height * 3 > MAX_BYTES:
+            return with_size(data, width, height)
+
+
+def _flip_in_compressed_data(rng, data):
+    data = bytearray(data)
+    start = data.index(b'IDAT') + 8
+    data[int(rng.integers(start, len(data) - 16))] ^= 0xFF
+    return bytes(data)
+
+
+# fault: (kinds allowed, codec of the good data it starts from, mutation of the data)
+COMPRESSED_FAULTS = {
+    'truncated': ({'compressed'}, None, lambda rng, d: d[:int(rng.integers(0, len(d) - 1))]),
+    'empty': ({'compressed'}, None, lambda rng, d: b''),
+    'garbage': ({'compressed'}, None, lambda rng, d: b'\0' + _junk(rng, 0, 5000)),
+    'jpeg_magic_then_garbage': ({'compressed', 'size', 'too_large'}, 'jpeg',
+                                lambda rng, d: b'\xff\xd8\xff' + _junk(rng, 0, 5000)),
+    'png_magic_then_garbage': ({'compressed', 'size', 'too_large'}, 'png', lambda rng, d: d[:8] + _junk(rng, 0, 5000)),
+    'no_frame_header': ({'compressed'}, 'jpeg', lambda rng, d: b'\xff\xd8\xff\xd9'),
+    'png_corrupt_data': ({'compressed'}, 'png', _flip_in_compressed_data),
+    'bomb': ({'too_large'}, None, _bomb),
+    'zero_size': ({'size'}, None, lambda rng, d: with_size(d, 0, int(rng.integers(0, 100)))),
+}
+
+
+def compressed_cases(seed, count):
+    """(fault, kinds allowed, format, data): the fault classes in turn."""
+    rng = np.random.default_rng(seed)
+    faults = list(COMPRESSED_FAULTS)
+    cases = []
+    for i in range(count):
+        fault = faults[i % len(faults)]
+        kinds, codec, mutate = COMPRESSED_FAULTS[fault]
+        codec = codec or str(rng.choice(['jpeg', 'png']))
+        data, _ = encoded(rng, codec)
+        cases.append((fault, kinds, str(rng.choice([codec, f'rgb8; {codec} compressed bgr8', ''])), mutate(rng, data)))
+    return cases
+
+
+def test_every_malformed_compressed_image_raises_its_image_error_and_no_bomb_is_decoded():
+    cases = compressed_cases(SEED + 7, 3000)
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    tracemalloc.start()
+    try:
+        for fault, kinds, format, data in cases:
+            tracemalloc.reset_peak()
+            before = tracemalloc.get_traced_memory()[0]
+            with pytest.raises(ImageError) as error:
+                decode_compressed(format, data, MAX_BYTES)
+            grown = tracemalloc.get_traced_memory()[1] - before
+            assert error.value.kind in kinds, (fault, format, data[:40], str(error.value))
+            assert grown < 2 * len(data) + 64 * 1024, (fault, f'{grown} bytes allocated')
+            assert len(str(error.value)) < 1000
+    finally:
+        tracemalloc.stop()
+    # the bombs claim up to 12 GiB (JPEG) and 48 EiB (PNG) of pixels: none was decoded
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before < 100 * 1024  # KiB
+    with pytest.raises(ImageError, match='compressed depth images are not supported') as error:
+        decode_compressed('16UC1; compressedDepth png', cases[0][3])
+    assert error.value.kind == 'encoding'
+
+
+def test_good_compressed_images_decode_to_their_pixels():
+    rng = np.random.default_rng(SEED + 8)
+    for i in range(300):
+        codec = ('jpeg', 'png')[i % 2]
+        data, bgr = encoded(rng, codec)
+        image = decode_compressed(f'bgr8; {codec} compressed bgr8', data, MAX_BYTES)
+        assert image.order == 'bgr' and image.pixels.shape == bgr.shape
+        if codec == 'png':
+            np.testing.assert_array_equal(image.pixels, bgr)
+
+
+COMPRESSED_ROUNDS, COMPRESSED_BURST = 60, 10  # 600 bad compressed frames on the topic
+
+
+def test_classifier_classifies_every_good_jpeg_among_600_malformed_compressed_frames(start_node, ros):
+    from sensor_msgs.msg import CompressedImage
+    process = start_node(CLASSIFIER, '-r', '__node:=fuzz_classifier', '-r', 'image:=/fuzz/image_raw',
+                         '-p', f'model_path:={MODEL}', '-p', 'image_transport:=compressed', name='classifier')
+    frames = ros.node.create_publisher(CompressedImage, '/fuzz/image_raw/compressed', QoSProfile(depth=100))
+    output = {}
+    ros.node.create_subscription(Classifications, '/fuzz_classifier/classifications',
+                                 lambda m: output.setdefault(stamp_of(m), []).append(m), 100)
+    assert ros.wait_for_subscriber(frames, WAIT), process.log()
+    bad = compressed_cases(SEED + 9, COMPRESSED_ROUNDS * COMPRESSED_BURST)
+    rng = np.random.default_rng(SEED + 10)
+
+    def msg(data, stamp, format='jpeg'):
+        return CompressedImage(header=Header(stamp=Time(sec=stamp[0], nanosec=stamp[1]), frame_id='camera'),
+                               format=format, data=data)
+
+    good = {}
+    for r in range(COMPRESSED_ROUNDS):
+        for i, (_, _, format, data) in enumerate(bad[r * COMPRESSED_BURST:(r + 1) * COMPRESSED_BURST]):
+            frames.publish(msg(data, (100 + r, i), format))
+        stamp = (100 + r, COMPRESSED_BURST)
+        good[stamp] = encoded(rng, str(rng.choice(['jpeg', 'png'])))[0]
+        for _ in range(int(WAIT / 0.5)):  # the first rounds may be lost to discovery
+            frames.publish(msg(good[stamp], stamp))
+            if ros.spin_until(lambda: stamp in output, 0.5):
+                break
+        assert stamp in output, process.log()[-3000:]
+    assert set(output) == set(good), 'a result for every good frame, none for a bad one'
+    log = process.log()
+    assert process.proc.poll() is None and 'Traceback' not in log, log[-3000:]
+    assert {kind for kind, _ in rejected(log)} >= {'compressed', 'too_large', 'size'}, rejected(log)

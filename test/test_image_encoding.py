@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from vision_classifier.image_encoding import decode, ENCODINGS, encode_fields, ImageError
+from vision_classifier.image_encoding import CONVERTED, decode, ENCODINGS, encode_fields, ImageError
 from vision_classifier.preprocess import to_rgb
 
 
@@ -54,7 +54,12 @@ def test_16_bit_encodings_keep_the_high_byte_in_either_byte_order(bigendian):
 
 
 @pytest.mark.parametrize('fields,message', [
-    (('yuv422', 4, 5, 10, 0, bytes(40)), "encoding 'yuv422' not supported"),
+    (('nv12', 4, 6, 6, 0, bytes(36)), "encoding 'nv12' not supported"),
+    (('yuv422', 4, 5, 10, 0, bytes(40)), 'width 5 is odd: yuv422 packs pixels in pairs'),
+    (('yuv422_yuy2', 4, 4, 7, 0, bytes(28)), r'step 7 is less than width\*2 = 8'),
+    (('yuyv', 4, 4, 8, 0, bytes(31)), 'data has 31 bytes'),
+    (('bayer_rggb8', 1, 4, 4, 0, bytes(4)), 'bayer_rggb8 needs at least 2x2 pixels'),
+    (('bayer_grbg8', 60000, 60000, 60000, 0, bytes(10)), 'over max_image_bytes'),
     (('', 4, 5, 15, 0, bytes(60)), 'encoding empty not supported'),
     (('rgb8', 0, 5, 15, 0, b''), 'width and height must be positive'),
     (('rgb8', 4, 5, 14, 0, bytes(56)), r'step 14 is less than width\*3 = 15'),
@@ -73,3 +78,65 @@ def test_encode_fields_round_trips():
     height, width, step, data = encode_fields(pixels)
     np.testing.assert_array_equal(decode('rgb8', height, width, step, 0, data).pixels, pixels)
     assert set(ENCODINGS) >= {'rgb8', 'bgr8', 'rgba8', 'bgra8', 'mono8'}
+
+
+# Known colours, converted forward by hand (BT.601 studio range, as V4L2 cameras send YUV; a Bayer mosaic sampled
+# from the RGB image) and decoded back.
+COLOURS = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255), (0, 0, 0), (200, 120, 40), (30, 160, 220)]
+
+
+def yuv_of(rgb):
+    r, g, b = (np.asarray(rgb, np.float64)[..., i] / 255.0 for i in range(3))
+    y = 16 + 65.481 * r + 128.553 * g + 24.966 * b
+    u = 128 - 37.797 * r - 74.203 * g + 112.0 * b
+    v = 128 + 112.0 * r - 93.786 * g - 18.214 * b
+    return [np.clip(np.rint(c), 0, 255).astype(np.uint8) for c in (y, u, v)]
+
+
+def packed_yuv422(rgb, order):
+    """4:2:2 rows of an HxWx3 image whose pixel pairs share one colour; `order` 'UYVY' or 'YUYV'."""
+    y, u, v = yuv_of(rgb)
+    planes = {'Y0': y[:, 0::2], 'Y1': y[:, 1::2], 'U': u[:, 0::2], 'V': v[:, 0::2]}
+    names = ['U', 'Y0', 'V', 'Y1'] if order == 'UYVY' else ['Y0', 'U', 'Y1', 'V']
+    return np.stack([planes[n] for n in names], axis=-1).reshape(rgb.shape[0], -1)
+
+
+def bayer_mosaic(rgb, pattern):
+    """The raw sensor rows of an RGB image for a 2x2 `pattern` such as 'rggb' (row 0: r g, row 1: g b)."""
+    channel = {'r': 0, 'g': 1, 'b': 2}
+    mosaic = np.empty(rgb.shape[:2], np.uint8)
+    for i, letter in enumerate(pattern):
+        dy, dx = divmod(i, 2)
+        mosaic[dy::2, dx::2] = rgb[dy::2, dx::2, channel[letter]]
+    return mosaic
+
+
+def blocks(colours, size=8):
+    """A 1-row strip of flat `size`x`size` blocks, one per colour."""
+    return np.concatenate([np.full((size, size, 3), c, np.uint8) for c in colours], axis=1)
+
+
+@pytest.mark.parametrize('encoding,order', [('yuv422', 'UYVY'), ('uyvy', 'UYVY'), ('yuv422_yuy2', 'YUYV'),
+                                            ('yuyv', 'YUYV')])
+def test_yuv422_decodes_known_colours(encoding, order):
+    rgb = blocks(COLOURS)
+    data, step = padded(packed_yuv422(rgb, order)[:, :, None], pad=6)
+    image = decode(encoding, rgb.shape[0], rgb.shape[1], step, 0, data)
+    assert image.order == 'rgb' and image.pixels.shape == rgb.shape
+    assert np.abs(image.pixels.astype(int) - rgb).max() <= 3
+
+
+@pytest.mark.parametrize('encoding', ['bayer_rggb8', 'bayer_bggr8', 'bayer_gbrg8', 'bayer_grbg8'])
+def test_bayer_decodes_known_colours(encoding):
+    rgb = blocks(COLOURS, size=10)
+    data, step = padded(bayer_mosaic(rgb, encoding[6:10])[:, :, None], pad=3)
+    image = decode(encoding, rgb.shape[0], rgb.shape[1], step, 0, data)
+    assert image.order == 'rgb' and image.pixels.shape == rgb.shape
+    for i, colour in enumerate(COLOURS):  # inside each block, away from the edges demosaicing blends
+        inner = image.pixels[3:7, i * 10 + 3:i * 10 + 7].reshape(-1, 3).astype(int)
+        assert np.abs(inner - colour).max() <= 2, (encoding, colour, inner[0])
+
+
+def test_every_converted_encoding_is_covered():
+    assert set(CONVERTED) == {'yuv422', 'uyvy', 'yuv422_yuy2', 'yuyv', 'bayer_rggb8', 'bayer_bggr8', 'bayer_gbrg8',
+                              'bayer_grbg8'}

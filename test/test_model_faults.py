@@ -1,4 +1,5 @@
-"""Model and label faults: each stops the classifier node and `classify` at start with one clear line.
+"""Model and label faults: each stops the classifier node and `classify` at start with one clear line (the node's
+names it as it runs, here `__node:=my_classifier`).
 
 Every case runs through the real `classifier_node` process (exit 1) and `python -m vision_classifier classify`
 (exit 2); both name the cause and print no traceback.
@@ -75,7 +76,7 @@ CASES = {  # name -> tmp_path -> fault
     'num_threads_-1': lambda t: fault(SMALL, 'Parameter num_threads out of range. Min: 1, Max: 256, value: -1',
                                       threads='-1', cli='num_threads: expected an integer of at least 1, got -1'),
     'num_threads_text': lambda t: fault(
-        SMALL, "Trying to set parameter 'num_threads' to 'abc' of type 'STRING', expecting type 'INTEGER'",
+        SMALL, "parameter num_threads: expected an integer, got 'abc'",
         threads='abc', cli="argument --threads: invalid int value: 'abc'"),
 }
 
@@ -95,11 +96,11 @@ def test_fault_stops_node_and_cli_at_start_naming_the_cause(start_node, tmp_path
     if f['threads']:
         node_args += ['-p', f'num_threads:={f["threads"]}']
         cli_args += ['--threads', f['threads']]
-    node = start_node(NODE, *node_args, name='classifier')
+    node = start_node(NODE, '-r', '__node:=my_classifier', *node_args, name='classifier')
     result = classify_cli(*cli_args)  # while the node starts
     assert node.proc.wait(60) == 1
     log = node.log()
-    reasons = [line for line in log.splitlines() if line.startswith('[classifier] cannot start: ')]
+    reasons = [line for line in log.splitlines() if line.startswith('[my_classifier] cannot start: ')]
     assert len(reasons) == 1 and f['message'] in reasons[0], log
     assert 'Traceback' not in log, log
     assert result.returncode == 2 and f['cli'] in result.stderr, result.stderr

@@ -8,8 +8,10 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
 from .camera_sources import Backoff, FrameError, make_source, SOURCE_TYPES, SourceError
+from .diagnostics import Diagnostics
+from .health import Health
 from .rate_limit import FaultLog
-from .ros_common import declared_value, describe, image_msg, run_node, StartupError
+from .ros_common import declare_typed, describe, image_msg, run_node, StartupError
 
 
 class CameraNode(Node):
@@ -26,8 +28,11 @@ class CameraNode(Node):
         self.backoff = Backoff(maximum=p['retry_max_seconds'])
         self.faults = FaultLog()
         self.is_open, self.failing, self.retry_at = False, False, 0.0
+        self.last_error = None
         self.publisher = self.create_publisher(Image, 'image_raw',
                                                QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE))
+        self.health = Health('frames', 'images', counts_drops=False)
+        self.diagnostics = Diagnostics(self, self.health, 'camera', self._status)
         self.get_logger().info(f'{self.source} at {p["frame_rate"]:g} fps on {self.publisher.topic_name}')
         self._open()
         self.timer = self.create_timer(1.0 / p['frame_rate'], self._on_timer)
@@ -49,7 +54,11 @@ class CameraNode(Node):
                                                  'source (waits double from 0.5 s).', read_only=True,
                                                  float_range=(0.1, 3600.0))),
         ]
-        return {name: declared_value(self, name, default, descriptor) for name, default, descriptor in specs}
+        return declare_typed(self, specs)
+
+    def _status(self):
+        values = [('source', str(self.source)), ('topic', self.publisher.topic_name)]
+        return (None if self.is_open else f'source unavailable: {self.last_error}'), values
 
     def _open(self):
         try:
@@ -63,7 +72,8 @@ class CameraNode(Node):
     def _lost(self, error):
         """Close the source and try again after the next back-off delay; one warning per attempt."""
         self.source.close()
-        self.is_open, self.failing = False, True
+        self.is_open, self.failing, self.last_error = False, True, error
+        self.health.fault('source')
         delay = self.backoff.next()
         self.retry_at = time.monotonic() + delay
         self.get_logger().warning(f'{error}; retrying in {delay:g} s')
@@ -74,6 +84,7 @@ class CameraNode(Node):
         try:
             pixels = self.source.read()
         except FrameError as e:
+            self.health.fault('frame')
             if self.faults.report('frame'):
                 self.get_logger().warning(f'{e} (repeats are logged every 5 s)')
             return
@@ -84,8 +95,10 @@ class CameraNode(Node):
             self.failing = False
             self.backoff.reset()
             self.get_logger().info(f'{self.source}: frames again')
+        self.health.frame_in()
         header = Header(stamp=self.get_clock().now().to_msg(), frame_id=self.frame_id)
         self.publisher.publish(image_msg(pixels, 'rgb8', header))
+        self.health.result_out(self.diagnostics.age(header))
 
     def destroy_node(self):
         if hasattr(self, 'source'):

@@ -1,4 +1,5 @@
-"""classifier_node: subscribes `image`, publishes `~/classifications`, serves `~/get_classifications`."""
+"""classifier_node: subscribes `image` (or `image/compressed`), publishes `~/classifications`, serves
+`~/get_classifications`."""
 import sys
 import threading
 
@@ -6,17 +7,18 @@ from rcl_interfaces.msg import SetParametersResult
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.node import Node
 from rclpy.parameter import Parameter
-from sensor_msgs.msg import Image
 from vision_classifier_msgs.msg import Classification as ClassificationMsg
 from vision_classifier_msgs.msg import Classifications
 from vision_classifier_msgs.srv import GetClassifications
 
+from .diagnostics import Diagnostics
+from .health import Health
 from .image_encoding import decode_msg, DEFAULT_MAX_IMAGE_BYTES, ImageError
 from .paths import PathError
 from .rate_limit import FaultLog
 from .reconfigure import MODEL_PARAMETERS  # changing one loads a new model beside the old one, swapped if it checks
-from .ros_common import (declared_value, describe, ImageSubscription, QOS_CHOICES, QOS_RELIABILITY_DESCRIPTION,
-                         run_node, StartupError)
+from .ros_common import (coerce_on_set, declare_typed, describe, image_subscription, QOS_CHOICES,
+                         QOS_RELIABILITY_DESCRIPTION, run_node, StartupError, TRANSPORTS)
 from .tflite_model import load_model, ModelConfig, ModelError
 from .vision import parse_label_confidences, Thresholds, VisionService
 
@@ -43,15 +45,18 @@ class ClassifierNode(Node):
         self.dynamic = {name: p[name] for name in DYNAMIC}
         self.faults = FaultLog()
         self._reconfiguring = threading.Lock()
+        coerce_on_set(self)
         self.add_on_set_parameters_callback(self._on_set_parameters)
         # Frames and service calls in their own group: with a multi-threaded executor they go on with the old
         # model while a new one loads in a parameter callback.
         work = MutuallyExclusiveCallbackGroup()
         self.publisher = self.create_publisher(Classifications, '~/classifications', 10)
-        self.images = ImageSubscription(self, Image, 'image', self._on_image, p['qos_reliability'], 1,
-                                        callback_group=work)
+        self.images, self.decode = image_subscription(self, p['image_transport'], self._on_image,
+                                                      p['qos_reliability'], 1, callback_group=work)
         self.srv = self.create_service(GetClassifications, '~/get_classifications', self._on_get_classifications,
                                        callback_group=work)
+        self.health = Health('images', 'results', counts_drops=False)
+        self.diagnostics = Diagnostics(self, self.health, 'classifier', lambda: (None, self.model_summary()))
         self.get_logger().info(
             f'{config.model_path}: {self.service.model.summary()}, {config.num_threads} thread(s); '
             f'listening on {self.images.topic_name}')
@@ -76,15 +81,16 @@ class ClassifierNode(Node):
             ('label_confidences', string_array, describe(
                 'Per-label minimums as "label:minimum"; when set, other labels are dropped.')),
             ('max_classifications', 5, describe('Results per image, best first; 0 or less: all.')),
+            ('image_transport', 'raw', describe(
+                'raw: sensor_msgs/Image on `image`; compressed: sensor_msgs/CompressedImage (JPEG, PNG) on '
+                '`image/compressed` if remapped, else <image topic>/compressed (as image_transport names it).',
+                read_only=True, choices=tuple(TRANSPORTS))),
             ('qos_reliability', 'auto', describe(QOS_RELIABILITY_DESCRIPTION, read_only=True,
                                                  choices=QOS_CHOICES)),
             ('max_image_bytes', DEFAULT_MAX_IMAGE_BYTES, describe('Images claiming more bytes are rejected.',
                                                                   int_range=(1, 2**31 - 1))),
         ]
-        values = {}
-        for name, default, descriptor in specs:
-            values[name] = declared_value(self, name, default, descriptor)
-        return values
+        return declare_typed(self, specs)
 
     @staticmethod
     def _thresholds(p):
@@ -111,19 +117,36 @@ class ClassifierNode(Node):
                                        f'({new_model.summary()})')
             return SetParametersResult(successful=True)
 
-    def _classify(self, msg, n):
-        image = decode_msg(msg, self.dynamic['max_image_bytes'])
+    def decode_image(self, msg, max_bytes):
+        """A message of the image subscription decoded; JPEG no larger than the model needs (its size, or larger)."""
+        size = self.service.model.preprocessor.spec.size
+        if self.decode is decode_msg or min(size) < 1:
+            return self.decode(msg, max_bytes)
+        return self.decode(msg, max_bytes, min_size=size)
+
+    def model_summary(self):
+        model = self.service.model
+        return [('model', model.config.model_path), ('classes', str(len(model.labels))),
+                ('input shape', str([int(d) for d in model.input_details['shape']])),
+                ('input dtype', model.input_details['dtype'].__name__),
+                ('num_threads', str(model.config.num_threads)), ('topic', self.images.topic_name)]
+
+    def _classify(self, msg, n, decode=decode_msg):
+        image = decode(msg, self.dynamic['max_image_bytes'])
         return self.service.classify(image.pixels, n, image.order)
 
-    def classifications_for(self, msg):
-        """The Classifications message for an Image message; raises ImageError for a bad image."""
-        results = self._classify(msg, self.dynamic['max_classifications'])
+    def classifications_for(self, msg, decode=decode_msg):
+        """The Classifications message for an image message; raises ImageError for a bad image."""
+        results = self._classify(msg, self.dynamic['max_classifications'], decode)
         return Classifications(header=msg.header, classifications=to_msgs(results))
 
     def _on_image(self, msg):
+        self.health.frame_in()
         try:
-            self.publisher.publish(self.classifications_for(msg))
+            self.publisher.publish(self.classifications_for(msg, self.decode_image))
+            self.health.result_out(self.diagnostics.age(msg.header))
         except ImageError as e:
+            self.health.fault(e.kind)
             if self.faults.report(e.kind):
                 self.get_logger().warning(f'image rejected: {e} ({self.faults.counts[e.kind]} {e.kind} faults, '
                                           f'{self.faults.total} in all; repeats are logged every 5 s)')

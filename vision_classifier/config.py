@@ -445,6 +445,8 @@ def _overlay(reader, name, where, attrs, world, classifier_sources):
         parameters['output_dir'] = output_dir
     topic, image_format, reliability = world.inputs.get(source, (None, 'raw', world.reliability))
     parameters['qos_reliability'] = reliability
+    if image_format == 'compressed':
+        parameters['image_transport'] = 'compressed'
     remappings = input_remappings(name, topic, image_format) + (
         ('classifications', f'/{classifier}/classifications'),)
     return NodeSpec(name, 'overlay_node', parameters, remappings)
@@ -488,6 +490,8 @@ def _classifier(reader, name, where, attrs, world, classifier_sources, origins):
     camera = _classifier_camera(reader, name, at, attrs, world, classifier_sources)
     topic, image_format, reliability = world.inputs.get(camera, (None, 'raw', world.reliability))
     parameters['qos_reliability'] = reliability
+    if image_format == 'compressed':
+        parameters['image_transport'] = 'compressed'
     return NodeSpec(name, 'classifier_node', parameters, input_remappings(name, topic, image_format))
 
 

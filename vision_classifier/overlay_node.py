@@ -1,5 +1,6 @@
 """overlay_node: Viam's `transform` camera with a `classifications` step. Draws a classifier's results on the
-frames they were computed from (matched by header stamp and frame_id) and publishes `~/image`."""
+frames they were computed from (matched by header stamp and frame_id) and publishes `~/image`, and
+`~/image/compressed` (JPEG) while someone subscribes to it."""
 import sys
 import time
 from pathlib import Path
@@ -10,22 +11,25 @@ from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import CompressedImage, Image
 from vision_classifier_msgs.msg import Classifications
 
+from .compressed import encode_jpeg
+from .diagnostics import Diagnostics
 from .drawing import draw_classifications, filter_for_overlay
-from .image_encoding import decode_msg, DEFAULT_MAX_IMAGE_BYTES, ImageError
+from .health import Health
+from .image_encoding import DEFAULT_MAX_IMAGE_BYTES, ImageError
 from .preprocess import to_rgb
 from .rate_limit import FaultLog
-from .ros_common import (declared_value, describe, image_msg, ImageSubscription, QOS_CHOICES,
-                         QOS_RELIABILITY_DESCRIPTION, run_node, StartupError)
+from .ros_common import (coerce_on_set, declare_typed, describe, image_msg, image_subscription, QOS_CHOICES,
+                         QOS_RELIABILITY_DESCRIPTION, run_node, StartupError, TRANSPORTS)
 from .vision import Classification
 
 BUFFERED = 30        # recent frames waiting for results, and recent results, kept for matching
 BUFFERED_BYTES = 256 * 1024 * 1024  # and at most this much image data waiting
 IMAGE_DEPTH = 5
 DYNAMIC = ('confidence_threshold', 'max_classifications', 'valid_labels', 'result_timeout', 'publish_unmatched',
-           'max_image_bytes')
+           'max_image_bytes', 'jpeg_quality')
 
 
 def key_of(header):
@@ -51,14 +55,21 @@ class OverlayNode(Node):
         self.frames = {}    # key -> (arrival time, header, DecodedImage), oldest arrival first
         self.results = {}   # key -> [Classification]
         self.faults = FaultLog()
+        coerce_on_set(self)
         self.add_on_set_parameters_callback(self._on_set_parameters)
-        self.publisher = self.create_publisher(Image, '~/image', QoSProfile(depth=1,
-                                                                           reliability=ReliabilityPolicy.RELIABLE))
-        self.images = ImageSubscription(self, Image, 'image', self._on_image, self.p['qos_reliability'], IMAGE_DEPTH)
+        reliable = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
+        self.publisher = self.create_publisher(Image, '~/image', reliable)
+        self.jpeg_publisher = self.create_publisher(CompressedImage, '~/image/compressed', reliable)
+        self.image_sub, self.decode_image = image_subscription(
+            self, self.p['image_transport'], self._on_image, self.p['qos_reliability'], IMAGE_DEPTH)
+        self.health = Health('images', 'images', counts_drops=True)
+        self.diagnostics = Diagnostics(self, self.health, 'overlay', lambda: (None, [
+            ('topic', self.image_sub.topic_name), ('results topic', self.results_sub.topic_name),
+            ('waiting frames', str(len(self.frames)))]))
         self.results_sub = self.create_subscription(Classifications, 'classifications', self._on_results, 10)
         self.timer = self.create_timer(0.05, self._expire_old_frames, clock=Clock(clock_type=ClockType.STEADY_TIME))
         saving = f'; saving frames in {self.output_dir}' if self.output_dir else ''
-        self.get_logger().info(f'drawing {self.results_sub.topic_name} on {self.images.topic_name}, '
+        self.get_logger().info(f'drawing {self.results_sub.topic_name} on {self.image_sub.topic_name}, '
                                f'publishing {self.publisher.topic_name}{saving}')
 
     def _declare_parameters(self):
@@ -78,13 +89,18 @@ class OverlayNode(Node):
                                         read_only=True)),
             ('max_saved_frames', 1000, describe('Frames kept in output_dir (frame_*.png); the oldest are deleted.',
                                                 read_only=True, int_range=(1, 2**31 - 1))),
+            ('image_transport', 'raw', describe(
+                'raw: sensor_msgs/Image on `image`; compressed: sensor_msgs/CompressedImage (JPEG, PNG) on '
+                '`image/compressed` if remapped, else <image topic>/compressed.', read_only=True,
+                choices=tuple(TRANSPORTS))),
+            ('jpeg_quality', 90, describe('JPEG quality of ~/image/compressed.', int_range=(1, 100))),
             ('qos_reliability', 'auto', describe(QOS_RELIABILITY_DESCRIPTION, read_only=True,
                                                  choices=QOS_CHOICES)),
             ('max_image_bytes', DEFAULT_MAX_IMAGE_BYTES, describe('Images claiming more bytes are rejected.',
                                                                   int_range=(1, 2**31 - 1))),
         ]
-        values = {name: declared_value(self, name, default, descriptor) for name, default, descriptor in specs}
-        values['valid_labels'] = [label for label in values['valid_labels'] or [] if label.strip()]
+        values = declare_typed(self, specs)
+        values['valid_labels'] = [label for label in values['valid_labels'] if label.strip()]
         return values
 
     def _on_set_parameters(self, params):
@@ -94,8 +110,9 @@ class OverlayNode(Node):
         return SetParametersResult(successful=True)
 
     def _on_image(self, msg):
+        self.health.frame_in()
         try:
-            image = decode_msg(msg, self.p['max_image_bytes'])
+            image = self.decode_image(msg, self.p['max_image_bytes'])
         except ImageError as e:
             self._fault(e.kind, f'image rejected: {e}')
             return
@@ -128,6 +145,7 @@ class OverlayNode(Node):
         """A frame whose results did not come: dropped, or drawn with the newest earlier results and a note."""
         _, header, image = self.frames.pop(key)
         if not self.p['publish_unmatched']:
+            self.health.drop()
             self._fault('unmatched', f'frame {header.stamp.sec}.{header.stamp.nanosec:09d} got no results within '
                         f'result_timeout and was not published (is a classifier publishing on '
                         f'{self.results_sub.topic_name}? publish_unmatched:=true publishes such frames)', info=True)
@@ -146,6 +164,11 @@ class OverlayNode(Node):
         pixels = image.pixels if order == 'bgr' else to_rgb(image.pixels, image.order)
         drawn = draw_classifications(pixels, kept, note, order)
         self.publisher.publish(image_msg(drawn, order + '8', header))
+        if self.jpeg_publisher.get_subscription_count():
+            self.jpeg_publisher.publish(CompressedImage(
+                header=header, format=f'{order}8; jpeg compressed bgr8',
+                data=encode_jpeg(drawn, order, self.p['jpeg_quality'])))
+        self.health.result_out(self.diagnostics.age(header))
         if self.output_dir:
             self._save(header, drawn, order)
 
@@ -172,6 +195,8 @@ class OverlayNode(Node):
                 self._fault('delete', f'could not delete {oldest}: {e.strerror}')
 
     def _fault(self, kind, message, info=False):
+        if kind != 'unmatched':
+            self.health.fault(kind)
         if self.faults.report(kind):
             log = self.get_logger().info if info else self.get_logger().warning
             log(f'{message} ({self.faults.counts[kind]} {kind} in all; repeats are logged every 5 s)')

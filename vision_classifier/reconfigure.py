@@ -19,7 +19,7 @@ DYNAMIC = {
         'label_confidences': [], 'max_classifications': 5, 'max_image_bytes': DEFAULT_MAX_IMAGE_BYTES},
     'overlay_node': {
         'confidence_threshold': 0.0, 'max_classifications': 1, 'valid_labels': [], 'result_timeout': 1.0,
-        'publish_unmatched': False, 'max_image_bytes': DEFAULT_MAX_IMAGE_BYTES},
+        'publish_unmatched': False, 'max_image_bytes': DEFAULT_MAX_IMAGE_BYTES, 'jpeg_quality': 90},
     'camera_node': {},
 }
 # A change of one of these makes the classifier load a new model (checked first by check_models)

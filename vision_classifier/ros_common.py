@@ -1,19 +1,24 @@
 """Helpers shared by the ROS nodes: QoS, parameter descriptors, message conversion, main()."""
+import copy
 import sys
 import time
 
 import rclpy
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.event_handler import qos_policy_name_from_kind, SubscriptionEventCallbacks
-from rclpy.exceptions import ParameterException, ParameterUninitializedException
+from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException
 from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
 from rclpy.clock import Clock, ClockType
+from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, qos_profile_sensor_data, ReliabilityPolicy
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import CompressedImage, Image
 
-from .image_encoding import encode_fields
+from .compressed import decode_compressed_msg
+from .image_encoding import decode_msg, encode_fields
 
+# image_transport parameter: (message type, decoder)
+TRANSPORTS = {'raw': (Image, decode_msg), 'compressed': (CompressedImage, decode_compressed_msg)}
 QOS_RELIABILITY = {'best_effort': ReliabilityPolicy.BEST_EFFORT, 'reliable': ReliabilityPolicy.RELIABLE}
 QOS_CHOICES = ('auto', 'reliable', 'best_effort')
 AUTO_QOS_WAIT_SECONDS = 5.0  # `auto` waits this long for a publisher, then takes AUTO_QOS_DEFAULT
@@ -42,13 +47,60 @@ def describe(description, read_only=False, float_range=None, int_range=None, cho
     return descriptor
 
 
-def declared_value(node, name, default, descriptor):
-    """Declare a parameter and return its value; an array declared by type alone and left unset gives []."""
-    node.declare_parameter(name, default, descriptor)
-    try:
-        return node.get_parameter(name).value
-    except ParameterUninitializedException:
-        return []
+ARRAY_TYPES = (Parameter.Type.BYTE_ARRAY, Parameter.Type.BOOL_ARRAY, Parameter.Type.INTEGER_ARRAY,
+               Parameter.Type.DOUBLE_ARRAY, Parameter.Type.STRING_ARRAY)
+TYPE_NAMES = {Parameter.Type.BOOL: 'a boolean', Parameter.Type.INTEGER: 'an integer', Parameter.Type.DOUBLE: 'a number',
+              Parameter.Type.STRING: 'a string', Parameter.Type.DOUBLE_ARRAY: 'a list of numbers',
+              Parameter.Type.STRING_ARRAY: 'a list of strings'}
+
+
+def coerced(param, expected):
+    """`param` as type `expected` where its value fits (an integer for a float, integers for floats, an empty list of
+    any type for an empty list); else None. rclpy converts none of these by itself."""
+    if param.type_ == expected:
+        return param
+    if expected == Parameter.Type.DOUBLE and param.type_ == Parameter.Type.INTEGER:
+        return Parameter(param.name, expected, float(param.value))
+    if expected == Parameter.Type.DOUBLE_ARRAY and param.type_ == Parameter.Type.INTEGER_ARRAY:
+        return Parameter(param.name, expected, [float(v) for v in param.value])
+    if expected in ARRAY_TYPES and param.type_ in ARRAY_TYPES and len(param.value) == 0:
+        return Parameter(param.name, expected, [])
+    return None
+
+
+def declare_typed(node, specs):
+    """Declare each (name, default, descriptor) with a typed value, so `ros2 param get/dump` show every parameter:
+    `default` is a value, or a Parameter.Type for an empty list of that type. Values given at start are converted as
+    `coerced` does; returns {name: value}. Add `coerce_on_set(node)` for values set later."""
+    values = {}
+    for name, default, descriptor in specs:
+        typed = isinstance(default, Parameter.Type)
+        expected = default if typed else Parameter.Type.from_parameter_value(default)
+        accepting = copy.deepcopy(descriptor)  # any type, for now: rclpy would refuse an integer for a float
+        accepting.dynamic_typing, accepting.read_only = True, False
+        given = node.declare_parameter(name, [] if typed else default, accepting)
+        if given.type_ == Parameter.Type.NOT_SET:  # e.g. `name: []` in a params file (rcl keeps no type for it)
+            given = Parameter(name, value=[] if typed else default)
+        value = coerced(given, expected)
+        if value is None:
+            raise StartupError(f'parameter {name}: expected {TYPE_NAMES.get(expected, expected.name)}, '
+                               f'got {given.value!r}')
+        descriptor.type = expected.value
+        node.set_descriptor(name, descriptor, value.get_parameter_value())
+        values[name] = node.get_parameter(name).value
+    return values
+
+
+def coerce_on_set(node):
+    """Convert values set at run time (`ros2 param set`) as `coerced` does, before rclpy checks their type."""
+    def pre_set(params):
+        result = []
+        for param in params:
+            expected = Parameter.Type(node.describe_parameter(param.name).type) \
+                if node.has_parameter(param.name) else param.type_
+            result.append(coerced(param, expected) or param)
+        return result
+    node.add_pre_set_parameters_callback(pre_set)
 
 
 def image_qos(reliability, depth=1):
@@ -157,6 +209,26 @@ def warn_on_incompatible_qos(node, topic_hint, auto=False):
     return SubscriptionEventCallbacks(incompatible_qos=on_incompatible)
 
 
+def image_topic(node, transport):
+    """`image` after remapping; for `compressed`, `image/compressed` if remapped itself, else the image topic +
+    `/compressed` (image_transport's name, so `-r image:=/cam/image_raw` also finds /cam/image_raw/compressed)."""
+    raw = node.resolve_topic_name('image')
+    if transport == 'raw':
+        return raw
+    compressed = node.resolve_topic_name('image/compressed')
+    return compressed if compressed != node.resolve_topic_name('image/compressed', only_expand=True) else \
+        raw.rstrip('/') + '/compressed'
+
+
+def image_subscription(node, transport, callback, reliability, depth, callback_group=None):
+    """(ImageSubscription, decoder of its messages) for the `image_transport` parameter's value."""
+    if transport not in TRANSPORTS:
+        raise StartupError(f'image_transport: expected one of {", ".join(TRANSPORTS)}, got {transport!r}')
+    msg_type, decode = TRANSPORTS[transport]
+    return ImageSubscription(node, msg_type, image_topic(node, transport), callback, reliability, depth,
+                             callback_group=callback_group), decode
+
+
 def image_msg(pixels, encoding, header):
     msg = Image(header=header, encoding=encoding, is_bigendian=0)
     msg.height, msg.width, msg.step, msg.data = encode_fields(pixels, encoding)
@@ -165,13 +237,18 @@ def image_msg(pixels, encoding, header):
 
 def run_node(node_class, args=None):
     """demo_nodes_py-style main: init, spin, clean exit on Ctrl-C or external shutdown."""
-    rclpy.init(args=args)
+    try:
+        rclpy.init(args=args)
+    except _rclpy.RCLError as e:  # unparsable --ros-args; rcl has logged the details
+        print(f'[{node_class.NODE_NAME}] cannot start: {e}', file=sys.stderr)
+        return 1
     node = None
     try:
-        node = node_class()
+        node = node_class.__new__(node_class)  # then __init__: a failed start still has its name (`__node:=`)
+        node.__init__()
         rclpy.spin(node)
     except (StartupError, ParameterException) as e:
-        print(f'[{node_class.NODE_NAME}] cannot start: {e}', file=sys.stderr)
+        print(f'[{node_name(node, node_class.NODE_NAME)}] cannot start: {e}', file=sys.stderr)
         return 1
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
@@ -180,7 +257,15 @@ def run_node(node_class, args=None):
             raise
         # a publish that raced Ctrl-C's shutdown of the context
     finally:
-        if node is not None:
+        if node is not None and getattr(node, 'handle', None) is not None:
             node.destroy_node()
         rclpy.try_shutdown()
     return 0
+
+
+def node_name(node, default):
+    """The name a node runs under (after remapping), or `default` when it got no handle."""
+    try:
+        return node.get_name()
+    except Exception:  # Node.__init__ itself failed
+        return default

@@ -1,5 +1,9 @@
 """Viam's `tflite_cpu` ML model service: a TFLite classifier run on the CPU."""
+import os
+import sys
+import tempfile
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +18,32 @@ from .tflite_metadata import TFLITE_IDENTIFIER, read_metadata
 
 class ModelError(ValueError):
     """A model that cannot be used; the message names the file and the cause."""
+
+
+# LiteRT's C++ logger prints this on stderr when it prepares a model; no option or variable turns it off.
+LITERT_INFO = b'INFO: Created TensorFlow Lite XNNPACK delegate for CPU.'
+
+
+@contextmanager
+def without_litert_info():
+    """Run the block with file descriptor 2 captured, then pass on every line but LITERT_INFO."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        yield
+        return
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            kept = b''.join(line for line in capture if line.rstrip(b'\r\n') != LITERT_INFO)
+            while kept:
+                kept = kept[os.write(2, kept):]
 
 
 def interpreter_class():
@@ -99,8 +129,9 @@ class TfliteCpuModel:
         data = _read_model_file(config.model_path)
         path = config.model_path
         try:
-            self._interpreter = interpreter_class()(model_content=data, num_threads=threads)
-            self._interpreter.allocate_tensors()
+            with without_litert_info():
+                self._interpreter = interpreter_class()(model_content=data, num_threads=threads)
+                self._interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as e:
             raise ModelError(f'model_path {path}: cannot load: {str(e).strip()}') from None
         inputs = self._interpreter.get_input_details()
