@@ -381,8 +381,11 @@ def _classifier(reader, name, where, attrs, mlmodels, cameras, classifier_source
     wanted = [reader.get(attrs, at, 'max_classifications', 'integer', default=DEFAULT_MAX_CLASSIFICATIONS)]
     wanted += [m for _, _, m in classifier_sources.get(name, [])]
     parameters['max_classifications'] = 0 if min(wanted) <= 0 else max(wanted)
-    return NodeSpec(name, 'classifier_node', parameters,
-                    (('image', _classifier_image_topic(reader, name, at, attrs, cameras, classifier_sources)),))
+    topic = _classifier_image_topic(reader, name, at, attrs, cameras, classifier_sources)
+    camera = topic.split('/')[1]  # /<camera>/image_raw, /<transform camera>/image or, for no camera, /<name>/image
+    if camera != name:
+        parameters['camera_name'] = camera
+    return NodeSpec(name, 'classifier_node', parameters, (('image', topic),))
 
 
 def _classifier_image_topic(reader, name, at, attrs, cameras, classifier_sources):
