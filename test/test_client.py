@@ -13,6 +13,7 @@ import pytest
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
+from vision_classifier_msgs.msg import Classifications
 from vision_classifier_msgs.srv import GetClassifications, GetClassificationsFromCamera
 
 from conftest import CAT_CLASSES, DEFAULT_MODEL, NodeProcess, PACKAGES_DIR, PHOTOS, ROOT
@@ -110,6 +111,24 @@ def test_timeouts_name_what_was_awaited(node, ros, photos):
     with pytest.raises(RuntimeError, match=f'node /test_{os.getpid()} belongs to an executor that ran none of its '
                                            'callbacks within 2 s: spin it in another thread'):
         Camera(ros.node, 'nocam').get_image(timeout=30.0)
+
+
+def test_from_camera_answers_with_a_frame_classified_after_the_request(ros, pipeline):
+    published = []
+    ros.node.create_subscription(Classifications, '/my_classifier/classifications', published.append, 10)
+    client = ros.node.create_client(GetClassificationsFromCamera, '/my_classifier/get_classifications_from_camera')
+    assert client.wait_for_service(timeout_sec=30), logs(pipeline)
+    for _ in range(3):
+        seen = len(published)
+        assert ros.spin_until(lambda: len(published) > seen), logs(pipeline)
+        newest_before = stamp_of(published[-1])
+        future = client.call_async(GetClassificationsFromCamera.Request(camera_name='cam1', n=2))
+        assert ros.spin_until(future.done), logs(pipeline)
+        response = future.result()
+        assert response.success and response.header.frame_id == 'cam1'
+        assert stamp_of(response) > newest_before, 'not the results of a frame classified before the request'
+        assert [c.class_name for c in response.classifications][0] == 'espresso'
+        assert ros.spin_until(lambda: stamp_of(response) in {stamp_of(m) for m in published}), 'also published'
 
 
 def test_from_camera_waits_are_bounded_and_time_out_with_the_cause(ros, start_node, default_model):
