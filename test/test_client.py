@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 
 import cv2
 import numpy as np
@@ -59,7 +60,7 @@ def test_get_image_returns_the_next_frame_of_a_config_camera(node, ros, pipeline
     assert (first.height, first.width, first.encoding, first.header.frame_id) == (height, width, 'rgb8', 'cam1')
     second = cam1.get_image(timeout=30.0)
     assert stamp_of(second) > stamp_of(first), 'each call waits for a frame published after it'
-    assert list(node.subscriptions) == [] and list(node.timers) == [], 'nothing left behind'
+    assert len(list(node.subscriptions)) == 1 and list(node.timers) == [], 'one subscription, kept'
 
 
 def test_get_classifications_of_a_camera_frame_an_array_and_from_the_camera(node, ros, pipeline, photos):
@@ -192,6 +193,24 @@ def test_blocking_calls_while_another_thread_spins_the_node(ros, pipeline):
     finally:
         ros.executor.shutdown()
         spinner.join(10)
+
+
+def test_get_image_skips_a_frame_received_before_the_call(node, ros, photos):
+    """A node nobody spins still receives into its reader: that frame is older than the call."""
+    publisher = ros.node.create_publisher(Image, '/stale/image_raw', QoSProfile(depth=1))
+    fresh, not_before = [], [0.0]
+
+    def publish_fresh():  # runs only while a get_image call spins `node`
+        if time.monotonic() >= not_before[0]:
+            fresh.append(image_msg(photos['chelsea.png'], stamp=(len(fresh) + 1, 0)))
+            publisher.publish(fresh[-1])
+    node.create_timer(0.05, publish_fresh)
+    camera = Camera(node, '/stale/image_raw')
+    assert camera.get_image(timeout=30.0).header.stamp.sec >= 1
+    publisher.publish(image_msg(photos['chelsea.png'], stamp=(10**6, 0)))
+    time.sleep(0.3)  # the old frame reaches the reader meanwhile
+    not_before[0] = time.monotonic() + 0.5  # the executor takes the old frame first
+    assert 1 <= camera.get_image(timeout=30.0).header.stamp.sec < 10**6
 
 
 def test_best_effort_and_compressed_topics(node, ros, photos):

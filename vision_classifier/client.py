@@ -94,11 +94,10 @@ class _Endpoint:
         self.node = node
         self.group = ReentrantCallbackGroup()  # not blocked by a user's callback that awaits a result
         self.clock = Clock(clock_type=ClockType.STEADY_TIME)
-        self._executor = None
 
     def _spun_elsewhere(self):
         executor = self.node.executor
-        return executor is not None and executor is not self._executor and self.node in executor.get_nodes()
+        return executor is not None and self.node in executor.get_nodes()
 
     def _wait(self, operation, timeout):
         """The operation's result; spins the node on a private executor unless another executor has it."""
@@ -113,10 +112,11 @@ class _Endpoint:
             if not finished.wait(timeout + GRACE_SECONDS):
                 raise TimeoutError(f'no result within {timeout:g} s')
         else:
-            if self._executor is None:
-                self._executor = SingleThreadedExecutor(context=self.node.context)
-            rclpy.spin_until_future_complete(self.node, operation.future, self._executor,
-                                             timeout + GRACE_SECONDS)
+            executor = SingleThreadedExecutor(context=self.node.context)
+            try:
+                rclpy.spin_until_future_complete(self.node, operation.future, executor, timeout + GRACE_SECONDS)
+            finally:
+                executor.shutdown()
             if not operation.future.done():
                 raise RuntimeError('rclpy was shut down' if not self.node.context.ok() else
                                    f'no result within {timeout:g} s')
@@ -148,38 +148,65 @@ class Camera(_Endpoint):
         self.name = name
         self.topics = ['/' + name.lstrip('/')] if '/' in name else [f'/{name}/image_raw', f'/{name}/image']
         self.qos = qos
+        self.topic = None
+        # One subscription for the camera's life: readers created again and again on a topic of large frames
+        # made Fast DDS (3.2) spin forever inside take() here.
+        self._subscription = None
+        self._waiting = {}  # operation: wall-clock ns of the call; frames received earlier are not "next"
+        self._lock = threading.Lock()
 
     def get_image(self, timeout=5.0):
-        """The next frame published after the call, as a sensor_msgs/Image (a CompressedImage decoded to rgb8)."""
+        """The next frame received after the call, as a sensor_msgs/Image (a CompressedImage decoded to rgb8)."""
         return self._run(self._poll_for, timeout)
 
     async def get_image_async(self, timeout=5.0):
         return await self._run_async(self._poll_for, timeout)
 
-    def _poll_for(self, timeout):
-        """The poll of a get_image call: find the topic, subscribe, take the first frame."""
-        subscribed = []
+    def close(self):
+        """Unsubscribe (the subscription is made by the first get_image and kept)."""
+        if self._subscription is not None:
+            self.node.destroy_subscription(self._subscription)
+            self._subscription = None
 
-        def on_frame(operation, msg, topic):
-            try:
-                operation.finish(result=msg if isinstance(msg, Image) else decode_compressed(msg, topic))
-            except ValueError as e:
-                operation.finish(error=e)
+    def _on_frame(self, msg, info):
+        received = info['received_timestamp']
+        with self._lock:
+            waiting = [op for op, called in self._waiting.items() if received >= called or not received]
+        if not waiting:
+            return
+        try:
+            image = msg if isinstance(msg, Image) else decode_compressed(msg, self.topic)
+        except ValueError as e:
+            image, error = None, e
+        else:
+            error = None
+        for operation in waiting:
+            operation.finish(result=image, error=error)
+
+    def _poll_for(self, timeout):
+        """The poll of a get_image call: find the topic and subscribe (once), then wait for a frame."""
+        called = time.time_ns()
+
+        def forget(operation):
+            with self._lock:
+                self._waiting.pop(operation, None)
 
         def poll(operation):
-            if not subscribed:
+            if self._subscription is None:
                 found = self._find_topic()
                 if found:
-                    topic, msg_type, qos = found
-                    subscription = self.node.create_subscription(
-                        msg_type, topic, lambda msg: on_frame(operation, msg, topic), qos, callback_group=self.group)
-                    subscribed.append(topic)
-                    operation.cleanups.append(lambda: self.node.destroy_subscription(subscription))
+                    self.topic, msg_type, qos = found
+                    self._subscription = self.node.create_subscription(
+                        msg_type, self.topic, self._on_frame, qos, callback_group=self.group)
+            if operation not in self._waiting:
+                with self._lock:
+                    self._waiting[operation] = called
+                operation.cleanups.append(lambda: forget(operation))
             if operation.expired():
-                if not subscribed:
+                if self._subscription is None:
                     raise TimeoutError(f'camera "{self.name}": no publisher on {" or ".join(self.topics)} within '
                                        f'{timeout:g} s; ' + _domain_hint('the camera node'))
-                raise TimeoutError(f'camera "{self.name}": no frame on {subscribed[0]} within {timeout:g} s '
+                raise TimeoutError(f'camera "{self.name}": no frame on {self.topic} within {timeout:g} s '
                                    '(a publisher is there: is it publishing, with compatible QoS?)')
         return poll
 
@@ -205,6 +232,7 @@ def subscription_qos(publishers):
 
 
 def decode_compressed(msg, topic):
+    """An rgb8 Image of a CompressedImage (JPEG, PNG, ...)."""
     pixels = cv2.imdecode(np.frombuffer(bytes(msg.data), np.uint8), cv2.IMREAD_COLOR)
     if pixels is None:
         raise ValueError(f'{topic}: a frame that is not a decodable image (format "{msg.format}")')
