@@ -11,7 +11,6 @@ import time
 import cv2
 import numpy as np
 import pytest
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
 from vision_classifier_msgs.msg import Classifications
