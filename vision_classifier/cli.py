@@ -41,6 +41,7 @@ def classify(args):
 def get_classifications(args):
     """Ask a running vision service, through the client library, about an image file or its camera's next frame."""
     import rclpy
+    from rclpy.exceptions import InvalidServiceNameException
     from .client import VisionClient, VisionServiceError
     if args.image:
         try:
@@ -57,7 +58,7 @@ def get_classifications(args):
             results = service.get_classifications(image, args.n, timeout=args.timeout)
         else:
             results = service.get_classifications_from_camera(args.camera, args.n, timeout=args.timeout)
-    except (TimeoutError, VisionServiceError) as e:
+    except (TimeoutError, VisionServiceError, InvalidServiceNameException) as e:
         print(f'error: {e}', file=sys.stderr)
         return 1
     except KeyboardInterrupt:
