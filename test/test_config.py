@@ -58,6 +58,16 @@ def test_seed_example_translates_to_named_nodes_and_wiring(packages):
     assert plan.warnings == []
 
 
+def test_the_classifier_knows_its_camera_by_name(packages):
+    assert translate(seed_config(), packages).node('my_classifier').parameters['camera_name'] == 'cam1'
+    config = seed_config()
+    config['components'].pop()
+    config['services'][1]['attributes']['camera_name'] = 'cam1'
+    assert translate(config, packages).node('my_classifier').parameters['camera_name'] == 'cam1'
+    config['services'][1]['attributes'].pop('camera_name')
+    assert 'camera_name' not in translate(config, packages).node('my_classifier').parameters
+
+
 def test_mlmodel_and_vision_service_may_share_a_name(packages):
     vision = {'name': 'fruit_classifier', 'type': 'vision', 'model': 'mlmodel',
               'attributes': {'mlmodel_name': 'fruit_classifier'}}

@@ -1,15 +1,19 @@
 """classifier_node: subscribes `image` (or `image/compressed`), publishes `~/classifications`, serves
-`~/get_classifications`."""
+`~/get_classifications` and `~/get_classifications_from_camera`."""
 import sys
 import threading
+import time
+from dataclasses import dataclass
 
 from rcl_interfaces.msg import SetParametersResult
-from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from rclpy.parameter import Parameter
+from rclpy.task import Future
 from vision_classifier_msgs.msg import Classification as ClassificationMsg
 from vision_classifier_msgs.msg import Classifications
-from vision_classifier_msgs.srv import GetClassifications
+from vision_classifier_msgs.srv import GetClassifications, GetClassificationsFromCamera
 
 from .diagnostics import Diagnostics
 from .health import Health
@@ -24,6 +28,14 @@ from .vision import parse_label_confidences, Thresholds, VisionService
 
 DYNAMIC = MODEL_PARAMETERS + ('default_minimum_confidence', 'label_confidences', 'max_classifications',
                               'max_image_bytes')
+
+
+@dataclass
+class CameraRequest:
+    """A get_classifications_from_camera request waiting for the next frame; its future gets (header, results)."""
+    n: int
+    deadline: float
+    future: Future
 
 
 def to_msgs(classifications):
@@ -55,6 +67,16 @@ class ClassifierNode(Node):
                                                       p['qos_reliability'], 1, callback_group=work)
         self.srv = self.create_service(GetClassifications, '~/get_classifications', self._on_get_classifications,
                                        callback_group=work)
+        self.camera_name = p['camera_name'] or camera_of_topic(self.images.topic_name)
+        self.camera_request_timeout = p['camera_request_timeout']
+        self.max_camera_requests = p['max_camera_requests']
+        self.camera_requests, self.camera_requests_lock, self.last_rejection = [], threading.Lock(), ''
+        # Its own callback group: the handler waits for a frame while the image callback runs.
+        self.camera_srv = self.create_service(
+            GetClassificationsFromCamera, '~/get_classifications_from_camera',
+            self._on_get_classifications_from_camera, callback_group=ReentrantCallbackGroup())
+        self.camera_request_timer = self.create_timer(0.25, self._expire_camera_requests,
+                                                      clock=Clock(clock_type=ClockType.STEADY_TIME))
         self.health = Health('images', 'results', counts_drops=False)
         self.diagnostics = Diagnostics(self, self.health, 'classifier', lambda: (None, self.model_summary()))
         self.get_logger().info(
@@ -89,6 +111,14 @@ class ClassifierNode(Node):
                                                  choices=QOS_CHOICES)),
             ('max_image_bytes', DEFAULT_MAX_IMAGE_BYTES, describe('Images claiming more bytes are rejected.',
                                                                   int_range=(1, 2**31 - 1))),
+            ('camera_name', '', describe('The camera classified, as get_classifications_from_camera names it; '
+                                         'empty: from the image topic (/cam1/image_raw: cam1).', read_only=True)),
+            ('camera_request_timeout', 5.0, describe('get_classifications_from_camera answers with an error when '
+                                                     'no frame is classified within this many seconds.',
+                                                     read_only=True, float_range=(0.1, 3600.0))),
+            ('max_camera_requests', 100, describe('get_classifications_from_camera requests that may wait for a '
+                                                  'frame; more are refused.', read_only=True,
+                                                  int_range=(1, 100000))),
         ]
         return declare_typed(self, specs)
 
@@ -142,14 +172,65 @@ class ClassifierNode(Node):
 
     def _on_image(self, msg):
         self.health.frame_in()
+        with self.camera_requests_lock:
+            waiting, self.camera_requests = self.camera_requests, []
+        top = self.dynamic['max_classifications']
         try:
-            self.publisher.publish(self.classifications_for(msg, self.decode_image))
-            self.health.result_out(self.diagnostics.age(msg.header))
+            results = self._classify(msg, 0 if waiting else top, self.decode_image)
         except ImageError as e:
+            with self.camera_requests_lock:
+                self.camera_requests[:0] = waiting  # they wait for the next good frame
+            self.last_rejection = str(e)
             self.health.fault(e.kind)
             if self.faults.report(e.kind):
                 self.get_logger().warning(f'image rejected: {e} ({self.faults.counts[e.kind]} {e.kind} faults, '
                                           f'{self.faults.total} in all; repeats are logged every 5 s)')
+            return
+        self.last_rejection = ''
+        self.publisher.publish(Classifications(header=msg.header, classifications=to_msgs(first(results, top))))
+        self.health.result_out(self.diagnostics.age(msg.header))
+        for request in waiting:
+            request.future.set_result((msg.header, first(results, request.n)))
+
+    async def _on_get_classifications_from_camera(self, request, response):
+        """Answers with the next frame classified from the image subscription; never blocks the executor."""
+        response.success = False
+        known = (self.camera_name, self.images.topic_name)
+        if request.camera_name not in known:
+            response.error = (f'unknown camera "{request.camera_name}": this vision service classifies camera '
+                              f'"{self.camera_name}" (topic {self.images.topic_name})')
+            return response
+        waiting = CameraRequest(request.n, time.monotonic() + self.camera_request_timeout, Future())
+        with self.camera_requests_lock:
+            if len(self.camera_requests) >= self.max_camera_requests:
+                response.error = (f'{self.max_camera_requests} requests already wait for a frame of camera '
+                                  f'"{self.camera_name}"; try again later')
+                return response
+            self.camera_requests.append(waiting)
+        try:
+            response.header, results = await waiting.future
+        except TimeoutError as e:
+            response.error = str(e)
+            return response
+        response.classifications = to_msgs(results)
+        response.success = True
+        return response
+
+    def _expire_camera_requests(self):
+        now = time.monotonic()
+        with self.camera_requests_lock:
+            expired = [r for r in self.camera_requests if r.deadline <= now]
+            self.camera_requests = [r for r in self.camera_requests if r.deadline > now]
+        if not expired:
+            return
+        topic, subscription = self.images.topic_name, self.images.subscription
+        cause = (f'no publisher on {topic}' if subscription is None or subscription.get_publisher_count() == 0 else
+                 f'the last frame was rejected: {self.last_rejection}' if self.last_rejection else
+                 'is the camera publishing?')
+        error = TimeoutError(f'no frame of camera "{self.camera_name}" ({topic}) classified within '
+                             f'{self.camera_request_timeout:g} s ({cause})')
+        for request in expired:
+            request.future.set_exception(error)
 
     def _on_get_classifications(self, request, response):
         response.header = request.image.header
@@ -159,6 +240,18 @@ class ClassifierNode(Node):
         except ImageError as e:
             response.success, response.error = False, str(e)
         return response
+
+
+def first(results, n):
+    """The best n of results sorted best first; n <= 0: all."""
+    return results[:n] if n > 0 else results
+
+
+def camera_of_topic(topic):
+    """The camera of an image topic: /cam1/image_raw, /cam1/image and their /compressed give cam1; another topic
+    names itself."""
+    parts = topic.strip('/').removesuffix('/compressed').split('/')
+    return parts[-2] if len(parts) >= 2 and parts[-1] in ('image_raw', 'image') else topic
 
 
 def main(args=None):

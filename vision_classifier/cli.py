@@ -1,4 +1,5 @@
-"""`vision_classifier` command: classify image files, run a Viam config, the demo, the benchmark."""
+"""`vision_classifier` command: classify image files, ask a running vision service, run a Viam config, the demo,
+the benchmark."""
 import argparse
 import subprocess
 import sys
@@ -34,6 +35,40 @@ def classify(args):
         for c in results:
             print(f'  {c.class_name}: {c.confidence:.3f}')
     return status
+
+
+def get_classifications(args):
+    """Ask a running vision service, through the client library, about an image file or its camera's next frame."""
+    import rclpy
+    from rclpy.exceptions import InvalidServiceNameException
+    from .client import VisionClient, VisionServiceError
+    if args.image:
+        try:
+            image = read_rgb(args.image)
+        except ImageFileError as e:
+            print(f'error: {e}', file=sys.stderr)
+            return 1
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    node = rclpy.create_node('vision_classifier_get_classifications', context=context)
+    try:
+        service = VisionClient(node, args.service)
+        if args.image:
+            results = service.get_classifications(image, args.n, timeout=args.timeout)
+        else:
+            results = service.get_classifications_from_camera(args.camera, args.n, timeout=args.timeout)
+    except (TimeoutError, VisionServiceError, InvalidServiceNameException) as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown(context=context)
+    print(args.image or f'{args.service} from camera {args.camera}')
+    for c in results:
+        print(f'  {c.class_name}: {c.confidence:.3f}')
+    return 0
 
 
 def load_plan(path, packages_dir, save_dir=None, qos_reliability='auto', check_models=True):
@@ -129,6 +164,17 @@ def build_parser():
     one.add_argument('--packages-dir', default=None,
                      help='where ${packages.<name>} resolves (default: $VISION_CLASSIFIER_PACKAGES_DIR)')
     one.set_defaults(run=classify)
+
+    ask = commands.add_parser('get-classifications',
+                              help='ask a running vision service, like get_classifications(_from_camera)')
+    ask.add_argument('service', help='vision service name (the classifier node), e.g. my_classifier')
+    source = ask.add_mutually_exclusive_group(required=True)
+    source.add_argument('--camera', help='classify the next frame of this camera (the one the service classifies)')
+    source.add_argument('--image', help='classify this image file')
+    ask.add_argument('--n', type=int, default=5, help='results; 0: all that pass the thresholds (default: %(default)s)')
+    ask.add_argument('--timeout', type=float, default=10.0,
+                     help='seconds to wait for the service and its answer (default: %(default)s)')
+    ask.set_defaults(run=get_classifications)
 
     def add_run_options(command):
         command.add_argument('--packages-dir', default=None, help='where ${packages.<name>} resolves')

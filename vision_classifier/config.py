@@ -490,6 +490,8 @@ def _classifier(reader, name, where, attrs, world, classifier_sources, origins):
     camera = _classifier_camera(reader, name, at, attrs, world, classifier_sources)
     topic, image_format, reliability = world.inputs.get(camera, (None, 'raw', world.reliability))
     parameters['qos_reliability'] = reliability
+    if camera is not None:
+        parameters['camera_name'] = camera  # as get_classifications_from_camera names it
     if image_format == 'compressed':
         parameters['image_transport'] = 'compressed'
     return NodeSpec(name, 'classifier_node', parameters, input_remappings(name, topic, image_format))
