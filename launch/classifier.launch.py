@@ -29,6 +29,13 @@ def nodes_from_config(context):
         actions.append(Node(package='vision_classifier', executable=spec.executable, name=spec.name,
                             parameters=[spec.parameters], remappings=list(spec.remappings), output='screen',
                             emulate_tty=True, additional_env=env))
+    web = LaunchConfiguration('web').perform(context)
+    if web:
+        from vision_classifier.web import parse_address
+        from vision_classifier.web_node import web_parameters
+        actions.append(Node(package='vision_classifier', executable='web_node', name='web',
+                            parameters=[web_parameters(plan, *parse_address(web))], output='screen',
+                            emulate_tty=True, additional_env=env))
     return actions
 
 
@@ -46,5 +53,8 @@ def generate_launch_description():
         DeclareLaunchArgument('fastdds_profile', default_value=default_profile,
                               description='Fast DDS XML profile of our nodes (a shared-memory segment large enough '
                                           'for camera frames); empty: Fast DDS defaults'),
+        DeclareLaunchArgument('web', default_value='',
+                              description='[HOST:]PORT of the live control page (HOST default 127.0.0.1); '
+                                          'empty: no page'),
         OpaqueFunction(function=nodes_from_config),
     ])

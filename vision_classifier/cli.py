@@ -66,7 +66,7 @@ def run_config(args, path):
         where = spec.parameters.get('output_dir')
         print(f'{spec.name}: annotated images on /{spec.name}/image' + (f', files in {where}' if where else ''))
     started = time.time()
-    status = run(plan, frames=args.frames, duration=args.duration)
+    status = run(plan, frames=args.frames, duration=args.duration, web=args.web)
     for spec in overlays:
         where = spec.parameters.get('output_dir')
         if where:
@@ -82,6 +82,8 @@ def run_command(args):
 def demo(args):
     if fetch_assets(argparse.Namespace(dir=args.packages_dir)):
         return 1
+    if args.frames is None:  # with the web page: until Ctrl-C
+        args.frames = 0 if args.web else 8
     return run_config(args, default_config())
 
 
@@ -110,6 +112,14 @@ def bench(args):
     return run(args)
 
 
+def web_address(text):
+    from .web import parse_address
+    try:
+        return parse_address(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog='vision_classifier', description=__doc__)
     commands = parser.add_subparsers(dest='command', required=True)
@@ -128,6 +138,8 @@ def build_parser():
         command.add_argument('--frames', type=int, default=0, help='stop after this many annotated frames')
         command.add_argument('--duration', type=float, default=0.0, help='stop after this many seconds')
         command.add_argument('--save-dir', default=None, help='write annotated frames to DIR/<transform camera>')
+        command.add_argument('--web', type=web_address, default=None, metavar='[HOST:]PORT',
+                             help='serve the live control page (HOST default: 127.0.0.1; PORT 0: any free port)')
 
     config = commands.add_parser('run', help='run all nodes of a Viam config in one process')
     config.add_argument('config', help='Viam robot config (JSON)')
@@ -136,7 +148,7 @@ def build_parser():
 
     default = commands.add_parser('demo', help='run the built-in default config: the sample photos classified')
     add_run_options(default)
-    default.set_defaults(run=demo, frames=8, save_dir='annotated_frames')
+    default.set_defaults(run=demo, frames=None, save_dir='annotated_frames')
 
     assets = commands.add_parser('fetch-assets', help='download the default model and photos (hash-checked)')
     assets.add_argument('dir', nargs='?', help='packages folder (default: the packages directory)')

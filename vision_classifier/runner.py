@@ -56,8 +56,9 @@ class Watcher:
             self.done.set()
 
 
-def run(plan, frames=0, duration=0.0, echo=print, args=None):
-    """Spin all nodes of `plan` until Ctrl-C, `frames` annotated frames or `duration` seconds; returns an exit code."""
+def run(plan, frames=0, duration=0.0, echo=print, args=None, web=None):
+    """Spin all nodes of `plan` until Ctrl-C, `frames` annotated frames or `duration` seconds; returns an exit code.
+    With `web` = (host, port), a web node serves the control page too."""
     context = rclpy.Context()
     rclpy.init(args=args, context=context)
     nodes, executor, failure = [], None, []
@@ -75,6 +76,10 @@ def run(plan, frames=0, duration=0.0, echo=print, args=None):
             nodes.append(create_node(spec, context))
         watcher = Watcher(plan, context, frames, echo)
         nodes.append(watcher.node)
+        if web:
+            from .web_node import create_web_node
+            nodes.append(create_web_node(plan, *web, context=context))
+            echo(f'control page: {nodes[-1].server.url}')
         executor = MultiThreadedExecutor(num_threads=max(2, len(nodes)), context=context)
         for node in nodes:
             executor.add_node(node)
