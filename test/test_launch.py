@@ -52,3 +52,24 @@ def test_wrong_config_fails_before_any_node(tmp_path):
     context.launch_configurations.update(config=str(config), packages_dir='', fastdds_profile='')
     with pytest.raises(RuntimeError, match=r'services\[0\].attributes.mlmodel_name: required'):
         module.nodes_from_config(context)
+
+
+def test_web_argument_adds_the_web_node_with_the_config_topics():
+    import yaml
+    from vision_classifier.config import load, translate
+    from vision_classifier.web_node import web_parameters
+    module = load_launch_module()
+    context = launch.LaunchContext()
+    for action in module.generate_launch_description().entities:
+        if isinstance(action, launch.actions.DeclareLaunchArgument):
+            action.execute(context)
+    config = ROOT / 'config' / 'default.json'
+    context.launch_configurations['config'] = str(config)
+    assert not [a for a in module.nodes_from_config(context) if getattr(a, 'node_executable', '') == 'web_node']
+    context.launch_configurations['web'] = '8090'
+    web, = [a for a in module.nodes_from_config(context) if getattr(a, 'node_executable', '') == 'web_node']
+    web._perform_substitutions(context)
+    (params_file, _), = web._Node__expanded_parameter_arguments
+    parameters = yaml.safe_load(open(params_file))['/**']['ros__parameters']
+    assert parameters == web_parameters(translate(load(config)), '127.0.0.1', 8090)
+    assert parameters['image_topics'] == ['/photos/image_raw', '/overlay_cam/image']

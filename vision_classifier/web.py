@@ -136,6 +136,20 @@ class _Refused(asyncio.Protocol):
         transport.close()
 
 
+class _Counted:
+    """aiohttp's protocol of one connection, telling when the connection is lost."""
+
+    def __init__(self, protocol, on_lost):
+        self._protocol, self._on_lost = protocol, on_lost
+
+    def __getattr__(self, name):
+        return getattr(self._protocol, name)
+
+    def connection_lost(self, exc):
+        self._on_lost()
+        self._protocol.connection_lost(exc)
+
+
 class WebServer:
     """The page, `/status.json`, `/stream/<camera>` (MJPEG) and `/frame/<camera>` (newest JPEG), served by aiohttp
     on its own thread and event loop. add_camera/add_classifier before start()."""
@@ -153,6 +167,7 @@ class WebServer:
         self._waiters = {}     # camera name -> future resolved by its next frame
         self._encoder = ThreadPoolExecutor(max_workers=1, thread_name_prefix='web-jpeg')
         self._stopping = False
+        self._open = 0         # open connections
 
     def add_camera(self, name, topic, encode):
         feed = self.cameras[name] = CameraFeed(name, topic, encode)
@@ -211,11 +226,17 @@ class WebServer:
         await self._runner.setup()
         handler = self._runner.server
 
-        def connection():
-            return _Refused() if len(handler.connections) >= self.max_connections else handler()
+        def connection():  # counted here: a burst of connections is accepted before any connection_made runs
+            if self._open >= self.max_connections:
+                return _Refused()
+            self._open += 1
+            return _Counted(handler(), self._closed)
         self._server = await asyncio.get_running_loop().create_server(connection, self.host, self.port,
                                                                       reuse_address=True)
         self.port = self._server.sockets[0].getsockname()[1]
+
+    def _closed(self):
+        self._open -= 1
 
     async def _shutdown(self):
         self._server.close()
@@ -328,7 +349,8 @@ h1 { font-size: 20px; margin: 0 0 12px; } h2 { font-size: 15px; margin: 0 0 6px;
 .topic { color: #777; font-weight: normal; font-size: 12px; }
 .grid { display: flex; flex-wrap: wrap; align-items: flex-start; gap: 12px; margin-bottom: 16px; }
 .card { background: #fff; border-radius: 6px; padding: 10px; box-shadow: 0 1px 3px #0002; }
-.camera img { display: block; max-width: 560px; max-height: 400px; background: #ddd; min-width: 160px; min-height: 90px; }
+.camera img { display: block; max-width: 560px; max-height: 400px; min-width: 160px; min-height: 90px;
+              background: #ddd; }
 .classifier { min-width: 320px; }
 .row { display: grid; grid-template-columns: 150px 1fr 48px; gap: 6px; align-items: center; margin: 3px 0; }
 .bar { background: #e3e6ea; height: 12px; border-radius: 3px; overflow: hidden; }
@@ -354,18 +376,21 @@ function stats(s) {
 
 function build(status) {
   document.getElementById('cameras').innerHTML = status.cameras.map((c, i) =>
-    `<div class="card camera" id="camera-${esc(c.name)}"><h2>${esc(c.name)} <span class="topic">${esc(c.topic)}</span></h2>
+    `<div class="card camera" id="camera-${esc(c.name)}">
+     <h2>${esc(c.name)} <span class="topic">${esc(c.topic)}</span></h2>
      <img alt="${esc(c.name)}" data-stream="${i < pageStreams}"
           src="${i < pageStreams ? '/stream/' : '/frame/'}${encodeURIComponent(c.name)}">
      <div class="stats"><span class="size">-</span> · <span class="s"></span></div></div>`).join('');
   for (const img of document.querySelectorAll('.camera img')) {
     img.addEventListener('load', () => shown(img));
-    if (img.dataset.stream === 'false') {   // snapshots: the next one after each load
-      img.addEventListener('load', () => setTimeout(() => { img.src = img.src.split('?')[0] + '?t=' + Date.now(); }, 200));
-      img.addEventListener('error', () => setTimeout(() => { img.src = img.src.split('?')[0] + '?t=' + Date.now(); }, 1000));
-    }
+    img.addEventListener('error', () => reload(img, 2000));   // e.g. refused (503) or dropped: try again
+    if (img.dataset.stream === 'false') img.addEventListener('load', () => reload(img, 200));  // snapshots
   }
   built = true;
+}
+
+function reload(img, delay) {
+  setTimeout(() => { img.src = img.src.split('?')[0] + '?t=' + Date.now(); }, delay);
 }
 
 function shown(img) {
@@ -384,7 +409,8 @@ function update(status) {
       (c.error ? ` · <span class="stale">${esc(c.error)}</span>` : '');
   }
   document.getElementById('classifiers').innerHTML = status.classifiers.map(v =>
-    `<div class="card classifier" id="classifier-${esc(v.name)}"><h2>${esc(v.name)} <span class="topic">${esc(v.topic)}</span></h2>
+    `<div class="card classifier" id="classifier-${esc(v.name)}">
+     <h2>${esc(v.name)} <span class="topic">${esc(v.topic)}</span></h2>
      ${v.classifications.length ? v.classifications.map(c =>
        `<div class="row"><span class="label">${esc(c.class_name)}</span>
         <div class="bar"><div style="width:${(100 * c.confidence).toFixed(1)}%"></div></div>
