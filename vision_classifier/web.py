@@ -221,7 +221,8 @@ class WebServer:
     async def _start(self):
         app = web.Application(middlewares=[_headers])
         app.add_routes([web.get('/', self._page), web.get('/status.json', self._status),
-                        web.get('/stream/{name}', self._stream), web.get('/frame/{name}', self._frame)])
+                        web.get('/stream/{name}', self._stream, allow_head=False),
+                        web.get('/frame/{name}', self._frame)])
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None, keepalive_timeout=15, logger=LOG)
         await self._runner.setup()
         handler = self._runner.server
@@ -369,7 +370,7 @@ const esc = s => String(s).replace(/[&<>"']/g, c => '&#' + c.charCodeAt(0) + ';'
 let built = false;
 
 function stats(s) {
-  const stale = s.age !== null && s.rate > 0 ? s.age > 3 / s.rate : s.age !== null && s.age > 5;
+  const stale = s.age !== null && s.age > Math.max(2, s.rate > 0 ? 3 / s.rate : 5);
   return `<span class="${stale ? 'stale' : ''}">${s.rate.toFixed(1)}/s · latency ${ms(s.latency)}` +
          ` · age ${s.age === null ? '-' : s.age.toFixed(1) + ' s'} · ${s.count} seen</span>`;
 }
