@@ -52,6 +52,26 @@ def test_the_node_shows_image_compressed_and_classification_topics(ros, start_no
         return all(c['count'] for c in s['cameras'] + s['classifiers']) and s
     assert ros.spin_until(seen, 30)
     s = status()
+    assert [c['encoded'] for c in s['cameras']] == [0, 0]    # nobody watched: nothing encoded
+    streams = [socket.create_connection(('127.0.0.1', int(url.split(':')[2].strip('/'))), timeout=10)
+               for _ in range(3)]
+    for sock in streams:
+        sock.sendall(b'GET /stream/raw HTTP/1.1\r\nHost: x\r\n\r\n')
+    assert ros.spin_until(lambda: status()['streams'] == 3, 30)
+    received = [b''] * 3
+    for _ in range(5):
+        raw.publish(image_msg(pixels, 'rgb8', (header.stamp.sec, header.stamp.nanosec)))
+        for i, sock in enumerate(streams):   # each client gets this frame (counted by JPEG start markers)
+            before = received[i].count(b'\xff\xd8\xff')
+            while received[i].count(b'\xff\xd8\xff') == before:
+                chunk = sock.recv(1 << 16)
+                assert chunk, f'stream {i} closed: {received[i][-300:]}'
+                received[i] += chunk
+    for sock in streams:
+        sock.close()
+    raw_status = status()['cameras'][0]
+    assert all(r.count(b'\xff\xd8\xff') >= 5 for r in received)
+    assert raw_status['encoded'] <= raw_status['count'] - s['cameras'][0]['count'] + 1   # once per frame, shared
     assert [(c['name'], c['topic']) for c in s['cameras']] == [('raw', '/cam/image_raw'),
                                                               ('jpeg', '/cam/image_raw/compressed')]
     v, = s['classifiers']

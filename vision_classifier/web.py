@@ -74,7 +74,7 @@ class Feed:
 
 class CameraFeed(Feed):
     """Images of one camera. `encode(value)` -> (JPEG bytes, width, height) runs in the web server's worker,
-    at most once per new frame, shared by all clients; it raises ValueError for an image it cannot show."""
+    at most once per new frame, shared by all clients; what it raises is shown as the camera's error."""
 
     def __init__(self, name, topic, encode):
         super().__init__(name, topic)
@@ -83,17 +83,19 @@ class CameraFeed(Feed):
         self.jpeg = (0, None)   # (seq it was made from, bytes)
         self.size = None
         self.error = None
+        self.encoded = 0        # frames encoded: at most one per frame received, none while nobody watches
 
     def newest_jpeg(self):
         with self.encode_lock:
             with self.lock:
                 seq, value = self.seq, self.value
             if seq != self.jpeg[0]:
+                self.encoded += 1
                 try:
                     data, width, height = self.encode(value)
                     self.size, self.error = (width, height) if width else None, None
-                except ValueError as e:
-                    data, self.error = None, str(e)
+                except Exception as e:  # any image from any node: shown as the camera's error, next frame tried
+                    data, self.error = None, f'{type(e).__name__}: {e}'
                 self.jpeg = (seq, data)
                 with self.lock:
                     if self.seq == seq:
@@ -102,7 +104,7 @@ class CameraFeed(Feed):
 
     def status(self):
         s = super().status()
-        s.update(size=self.size, error=self.error)
+        s.update(size=self.size, error=self.error, encoded=self.encoded)
         return s
 
 
@@ -214,6 +216,8 @@ class WebServer:
         if self._thread is None or not self._thread.is_alive():
             return
         self._stopping = True
+        for feed in self.cameras.values():
+            feed.notify = None
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(10)
         self._encoder.shutdown(wait=False)
@@ -249,7 +253,10 @@ class WebServer:
 
     def _notify_threadsafe(self, feed):
         if feed.name in self._waiters:  # someone waits for this camera's next frame
-            self.loop.call_soon_threadsafe(self._wake, feed.name)
+            try:
+                self.loop.call_soon_threadsafe(self._wake, feed.name)
+            except RuntimeError:  # the loop has just closed: nobody waits any more
+                pass
 
     def _wake(self, name):
         future = self._waiters.pop(name, None)
