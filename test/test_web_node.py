@@ -96,3 +96,15 @@ def test_the_node_reports_a_port_in_use_and_mismatched_names(start_node):
     node = start_node(NODE, '-p', 'image_topics:=[/a, /b]', '-p', 'image_names:=[a]', '-p', 'port:=0', name='names')
     node.proc.wait(30)
     assert node.proc.returncode == 1 and 'image_names has 1 entries, image_topics 2' in node.log()
+
+
+def test_the_page_shows_more_cameras_than_browsers_stream_as_snapshots(start_node, tmp_path):
+    from test_web import browse
+    start_node('vision_classifier.camera_node', '-p', 'source_type:=fake', '-p', 'frame_rate:=5.0',
+               '-p', 'width:=160', '-p', 'height:=120', '-r', 'image_raw:=/cam/image_raw', name='cam')
+    names = 'abcdef'
+    node = start_node(NODE, '-p', 'port:=0', '-p', f'image_topics:=[{",".join(["/cam/image_raw"] * len(names))}]',
+                      '-p', f'image_names:=[{",".join(names)}]', name='web')
+    html = browse(url_of(node), tmp_path, '--virtual-time-budget=8000', '--dump-dom').partition('<script')[0]
+    shown = re.findall(r'id="camera-(\w)".*?data-stream="(\w+)".*?class="size">([^<]*)<', html, re.S)
+    assert shown == [(n, 'true' if i < 4 else 'false', '160x120') for i, n in enumerate(names)]
