@@ -25,6 +25,7 @@ setup(
             'classifier_node = vision_classifier.classifier_node:main',
             'overlay_node = vision_classifier.overlay_node:main',
             'camera_node = vision_classifier.camera_node:main',
+            'web_node = vision_classifier.web_node:main',
             'vision_classifier = vision_classifier.cli:main',
         ],
     },

@@ -35,10 +35,18 @@ def nodes_from_config(context):
     for warning in plan.warnings:
         logger.warning(f'{path}: {warning}')
     env = None if profile.strip().lower() in NO_PROFILE else profile_env(profile)
-    return [Node(package='vision_classifier', executable=spec.executable, name=spec.name, exec_name=spec.name,
-                 parameters=[spec.parameters], remappings=list(spec.remappings), output='screen',
-                 emulate_tty=True, additional_env=env)
-            for spec in plan.nodes]
+    actions = [Node(package='vision_classifier', executable=spec.executable, name=spec.name, exec_name=spec.name,
+                    parameters=[spec.parameters], remappings=list(spec.remappings), output='screen',
+                    emulate_tty=True, additional_env=env)
+               for spec in plan.nodes]
+    web = LaunchConfiguration('web').perform(context)
+    if web:
+        from vision_classifier.web import parse_address
+        from vision_classifier.web_node import web_parameters
+        actions.append(Node(package='vision_classifier', executable='web_node', name='web',
+                            parameters=[web_parameters(plan, *parse_address(web))], output='screen',
+                            emulate_tty=True, additional_env=env))
+    return actions
 
 
 def generate_launch_description():
@@ -58,5 +66,8 @@ def generate_launch_description():
         DeclareLaunchArgument('qos_reliability', default_value='auto', choices=list(QOS_RELIABILITY),
                               description='Reliability of the image subscriptions where the config does not set '
                                           'it: auto (as the publishers on the topic), reliable or best_effort'),
+        DeclareLaunchArgument('web', default_value='',
+                              description='[HOST:]PORT of the live control page (HOST default 127.0.0.1); '
+                                          'empty: no page'),
         OpaqueFunction(function=nodes_from_config),
     ])

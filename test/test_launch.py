@@ -115,3 +115,19 @@ def test_a_label_file_that_does_not_fit_the_model_stops_the_launch_before_any_no
     assert str(error.value).splitlines()[1] == (
         f'services[1] vision service "my_classifier" (mlmodel "model", services[0]): label_path {tmp_path}/labels.txt: '
         '2 labels, but the model outputs 4 values')
+
+
+def test_web_argument_adds_the_web_node_with_the_config_topics():
+    import yaml
+    from vision_classifier.config import load, translate
+    from vision_classifier.web_node import web_parameters
+    config = ROOT / 'config' / 'default.json'
+    module, context = launch_context(config=str(config))
+    assert not [a for a in module.nodes_from_config(context) if getattr(a, 'node_executable', '') == 'web_node']
+    context.launch_configurations['web'] = '8090'
+    web, = [a for a in module.nodes_from_config(context) if getattr(a, 'node_executable', '') == 'web_node']
+    web._perform_substitutions(context)
+    (params_file, _), = web._Node__expanded_parameter_arguments
+    parameters = yaml.safe_load(open(params_file))['/**']['ros__parameters']
+    assert parameters == web_parameters(translate(load(config)), '127.0.0.1', 8090)
+    assert parameters['image_topics'] == ['/photos/image_raw', '/overlay_cam/image']

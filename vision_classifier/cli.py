@@ -108,7 +108,7 @@ def run_config(args, path, watch=False):
     reload = dict(config_path=path, load_config=lambda: load_plan(path, args.packages_dir, args.save_dir,
                                                                   args.qos_reliability, check_models=False))
     status = run(plan, frames=args.frames, duration=args.duration, echo_period=0.0 if args.echo else 1.0,
-                 **(reload if watch else {}))
+                 web=args.web, **(reload if watch else {}))
     for spec in overlays:
         where = spec.parameters.get('output_dir')
         if where:
@@ -124,6 +124,8 @@ def run_command(args):
 def demo(args):
     if fetch_assets(argparse.Namespace(dir=args.packages_dir)):
         return 1
+    if args.frames is None:  # with the web page: until Ctrl-C
+        args.frames = 0 if args.web else 8
     return run_config(args, default_config())
 
 
@@ -150,6 +152,14 @@ def fetch_assets(args):
 def bench(args):
     from .bench import run
     return run(args)
+
+
+def web_address(text):
+    from .web import parse_address
+    try:
+        return parse_address(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def build_parser():
@@ -186,6 +196,8 @@ def build_parser():
         command.add_argument('--qos-reliability', default='auto', choices=('auto', 'reliable', 'best_effort'),
                              help='image subscriptions where the config does not say (default: %(default)s: '
                                   'as the publishers on the topic)')
+        command.add_argument('--web', type=web_address, default=None, metavar='[HOST:]PORT',
+                             help='serve the live control page (HOST default: 127.0.0.1; PORT 0: any free port)')
 
     config = commands.add_parser('run', help='run all nodes of a Viam config in one process; edits of the '
                                  'file are applied while it runs')
@@ -195,7 +207,7 @@ def build_parser():
 
     default = commands.add_parser('demo', help='run the built-in default config: the sample photos classified')
     add_run_options(default)
-    default.set_defaults(run=demo, frames=8, save_dir='annotated_frames', echo=True)
+    default.set_defaults(run=demo, frames=None, save_dir='annotated_frames', echo=True)
 
     assets = commands.add_parser('fetch-assets', help='download the default model and photos (hash-checked)')
     assets.add_argument('dir', nargs='?', help='packages folder (default: the packages directory)')

@@ -118,7 +118,8 @@ class NodeThread:
         self.executor.shutdown()
 
 
-def run(plan, frames=0, duration=0.0, echo=print, args=None, echo_period=1.0, config_path=None, load_config=None):
+def run(plan, frames=0, duration=0.0, echo=print, args=None, echo_period=1.0, config_path=None, load_config=None,
+        web=None):
     """Spin all nodes of `plan` until Ctrl-C, SIGTERM, `frames` annotated frames or `duration` seconds; returns
     an exit code.
 
@@ -129,7 +130,8 @@ def run(plan, frames=0, duration=0.0, echo=print, args=None, echo_period=1.0, co
     stop: rclpy installs no signal handlers for a context of our own.
 
     With `config_path`, edits of that file are applied while running: `load_config()` gives the new Plan (or None
-    for a config with problems, which it reports); see LiveConfig."""
+    for a config with problems, which it reports); see LiveConfig. With `web` = (host, port), a web node serves the
+    control page too (for the nodes of the config it started with)."""
     stop = threading.Event()
     previous = _catch_stop_signals(stop)
     context = rclpy.Context()
@@ -140,6 +142,10 @@ def run(plan, frames=0, duration=0.0, echo=print, args=None, echo_period=1.0, co
             nodes.append(create_node(spec, context))
         watcher = Watcher(plan, context, frames, echo, on_done=stop.set, echo_period=echo_period)
         nodes.append(watcher.node)
+        if web:
+            from .web_node import create_web_node
+            nodes.append(create_web_node(plan, *web, context=context))
+            print(f'control page: {nodes[-1].server.url}', flush=True)
         threads.extend(NodeThread(node, stop, failures) for node in nodes)
         if config_path:
             live = LiveConfig(config_path, load_config, plan, threads, watcher,

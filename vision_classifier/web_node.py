@@ -1,0 +1,151 @@
+"""web_node: serves the control page (vision_classifier.web) and feeds it the newest image of each camera topic
+and the newest classifications of each vision service. Its callbacks only store a reference: JPEG encoding
+happens in the web server, once per new frame and only while a browser watches."""
+import sys
+
+import cv2
+import numpy as np
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.qos import QoSProfile
+from sensor_msgs.msg import CompressedImage, Image
+from vision_classifier_msgs.msg import Classifications
+
+from .image_encoding import decode_msg, DEFAULT_MAX_IMAGE_BYTES
+from .preprocess import to_rgb
+from .ros_common import declared_value, describe, image_qos, QOS_RELIABILITY, run_node, StartupError
+from .web import MAX_STREAMS, SEND_TIMEOUT, WebServer
+
+JPEG_QUALITY = 80
+
+
+def web_parameters(plan, host='127.0.0.1', port=8080):
+    """The web node's parameters for a translated config: every camera and transform camera, every vision
+    service."""
+    cameras, classifiers = [], []
+    for spec in plan.nodes:
+        if spec.kind == 'camera':
+            cameras.append((spec.name, dict(spec.remappings)['image_raw']))
+        elif spec.kind == 'overlay':
+            cameras.append((spec.name, f'/{spec.name}/image'))
+        elif spec.kind == 'classifier':
+            classifiers.append((spec.name, f'/{spec.name}/classifications'))
+    parameters = {'host': host, 'port': port}
+    for key, pairs in (('image', cameras), ('classification', classifiers)):
+        if pairs:  # an empty list would not be typed as a string array
+            parameters[f'{key}_names'] = [name for name, _ in pairs]
+            parameters[f'{key}_topics'] = [topic for _, topic in pairs]
+    return parameters
+
+
+def stamp_seconds(header):
+    return header.stamp.sec + header.stamp.nanosec * 1e-9
+
+
+def jpeg_of_image(max_bytes):
+    def encode(msg):
+        image = decode_msg(msg, max_bytes)
+        pixels = image.pixels if image.order == 'bgr' else cv2.cvtColor(to_rgb(image.pixels, image.order),
+                                                                         cv2.COLOR_RGB2BGR)
+        return jpeg(pixels)
+    return encode
+
+
+def jpeg_of_compressed(msg):
+    """JPEG data passes through as it is; other formats (png, ...) are decoded and encoded."""
+    data = bytes(msg.data)
+    if data[:3] == b'\xff\xd8\xff':
+        return data, None, None
+    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if pixels is None:
+        raise ValueError(f'compressed image ({msg.format or "no format"}, {len(data)} bytes) cannot be decoded')
+    return jpeg(pixels)
+
+
+def jpeg(bgr):
+    ok, data = cv2.imencode('.jpg', bgr, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    if not ok:
+        raise ValueError(f'cannot encode a {bgr.shape} image as JPEG')
+    return data.tobytes(), bgr.shape[1], bgr.shape[0]
+
+
+class WebNode(Node):
+    NODE_NAME = 'web'
+
+    def __init__(self, node_name=NODE_NAME, **kwargs):
+        super().__init__(node_name, **kwargs)
+        p = self._declare_parameters()
+        cameras = self._pairs(p, 'image')
+        classifiers = self._pairs(p, 'classification')
+        self.server = WebServer(p['host'], p['port'], max_streams=p['max_streams'], send_timeout=p['send_timeout'])
+        encode_image = jpeg_of_image(p['max_image_bytes'])
+        qos = image_qos(p['qos_reliability'])
+        self.topic_subscriptions = []
+        for name, topic in cameras:
+            compressed = topic.rstrip('/').endswith('/compressed')
+            feed = self.server.add_camera(name, topic, jpeg_of_compressed if compressed else encode_image)
+            self.topic_subscriptions.append(self.create_subscription(
+                CompressedImage if compressed else Image, topic,
+                lambda msg, feed=feed: feed.put(msg, stamp_seconds(msg.header)), qos))
+        results_qos = QoSProfile(depth=1, reliability=QOS_RELIABILITY['best_effort'])
+        for name, topic in classifiers:
+            feed = self.server.add_classifier(name, topic)
+            self.topic_subscriptions.append(self.create_subscription(
+                Classifications, topic, lambda msg, feed=feed: feed.put(
+                    [(c.class_name, c.confidence) for c in msg.classifications], stamp_seconds(msg.header)),
+                results_qos))
+        try:
+            self.server.start()
+        except OSError as e:
+            raise StartupError(f'cannot serve on {p["host"]}:{p["port"]}: {e.strerror or e}') from None
+        self.get_logger().info(f'control page on {self.server.url} ({len(cameras)} camera(s), '
+                               f'{len(classifiers)} vision service(s))')
+
+    def _declare_parameters(self):
+        strings = Parameter.Type.STRING_ARRAY
+        specs = [
+            ('host', '127.0.0.1', describe('Address to serve on; 0.0.0.0: every interface.', read_only=True)),
+            ('port', 8080, describe('TCP port; 0: any free port.', read_only=True, int_range=(0, 65535))),
+            ('image_topics', strings, describe('Image (or .../compressed CompressedImage) topics shown live.',
+                                               read_only=True)),
+            ('image_names', strings, describe('Their display names; empty: the topics.', read_only=True)),
+            ('classification_topics', strings, describe('Classifications topics shown.', read_only=True)),
+            ('classification_names', strings, describe('Their display names; empty: the topics.',
+                                                       read_only=True)),
+            ('max_streams', MAX_STREAMS, describe('Concurrent MJPEG streams; more are refused (503).',
+                                                  read_only=True, int_range=(1, 1000))),
+            ('send_timeout', SEND_TIMEOUT, describe('Seconds a stream client may take no frame before it is dropped.',
+                                                    read_only=True, float_range=(0.1, 3600.0))),
+            ('qos_reliability', 'best_effort', describe('Reliability of the image subscriptions.', read_only=True,
+                                                        choices=('best_effort', 'reliable'))),
+            ('max_image_bytes', DEFAULT_MAX_IMAGE_BYTES, describe('Images claiming more bytes are not shown.',
+                                                                  read_only=True, int_range=(1, 2**31 - 1))),
+        ]
+        return {name: declared_value(self, name, default, descriptor) for name, default, descriptor in specs}
+
+    def _pairs(self, p, key):
+        topics = [t for t in p[f'{key}_topics'] or [] if t.strip()]
+        names = [n for n in p[f'{key}_names'] or [] if n.strip()] or topics
+        if len(names) != len(topics):
+            raise StartupError(f'{key}_names has {len(names)} entries, {key}_topics {len(topics)}')
+        if len(set(names)) != len(names):
+            raise StartupError(f'{key}_names: names must differ')
+        return list(zip(names, topics))
+
+    def destroy_node(self):
+        self.server.stop()
+        super().destroy_node()
+
+
+def create_web_node(plan, host, port, context=None):
+    """The web node of a translated config, for the in-process runner."""
+    return WebNode(context=context, parameter_overrides=[
+        Parameter(key, value=value) for key, value in web_parameters(plan, host, port).items()])
+
+
+def main(args=None):
+    return run_node(WebNode, args)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
