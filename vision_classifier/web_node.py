@@ -13,7 +13,7 @@ from vision_classifier_msgs.msg import Classifications
 
 from .image_encoding import decode_msg, DEFAULT_MAX_IMAGE_BYTES
 from .preprocess import to_rgb
-from .ros_common import declared_value, describe, image_qos, QOS_RELIABILITY, run_node, StartupError
+from .ros_common import declare_typed, describe, image_qos, QOS_RELIABILITY, run_node, StartupError
 from .web import MAX_STREAMS, SEND_TIMEOUT, WebServer
 
 JPEG_QUALITY = 80
@@ -121,7 +121,7 @@ class WebNode(Node):
             ('max_image_bytes', DEFAULT_MAX_IMAGE_BYTES, describe('Images claiming more bytes are not shown.',
                                                                   read_only=True, int_range=(1, 2**31 - 1))),
         ]
-        return {name: declared_value(self, name, default, descriptor) for name, default, descriptor in specs}
+        return declare_typed(self, specs)
 
     def _pairs(self, p, key):
         topics = [t for t in p[f'{key}_topics'] or [] if t.strip()]
