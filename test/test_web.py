@@ -237,6 +237,7 @@ def test_malformed_requests_get_a_4xx_and_nothing_else(server, raw, expected):
 
 
 def test_streams_beyond_the_cap_get_503_and_free_slots_are_reused(server):
+    server.wait(lambda st: st['streams'] == 0)  # earlier tests' streams noticed closed
     socks = [open_stream(server) for _ in range(25)]
     codes = [status_code(s.recv(200)) for s in socks]
     assert sorted(codes) == [200] * 20 + [503] * 5
@@ -250,6 +251,7 @@ def test_streams_beyond_the_cap_get_503_and_free_slots_are_reused(server):
 
 def test_connections_beyond_the_cap_get_503(server):
     from vision_classifier.web import MAX_CONNECTIONS
+    server.wait(lambda st: st['connections'] == 1)  # this status request's own: earlier tests' are closed
     idle = [socket.create_connection((server.host, server.port), timeout=10) for _ in range(MAX_CONNECTIONS)]
     try:
         extra = socket.create_connection((server.host, server.port), timeout=10)

@@ -292,7 +292,7 @@ class WebServer:
         body = {'title': self.title, 'time': time.time(),
                 'cameras': [f.status() for f in self.cameras.values()],
                 'classifiers': [f.status() for f in self.classifiers.values()],
-                'streams': len(self.streams), 'max_streams': self.max_streams,
+                'streams': len(self.streams), 'max_streams': self.max_streams, 'connections': self._open,
                 'refused_streams': self.refused_streams,
                 'stream_buffers': [t.get_write_buffer_size() for t in self.streams.values() if t is not None]}
         return web.Response(text=json.dumps(body), content_type='application/json')
