@@ -66,6 +66,7 @@ def test_a_scaled_down_jpeg_is_classified_as_the_full_photo(default_model, photo
     assert [c.class_name for c in top] == ['espresso', 'espresso'] and abs(top[0].confidence - top[1].confidence) < 0.2
 
 
+@pytest.mark.ros
 def test_the_classifier_node_decodes_jpeg_at_its_models_size(default_model):
     import rclpy
     from rclpy.parameter import Parameter

@@ -6,13 +6,13 @@ import os
 import shutil
 
 import pytest
-import yaml
 
 from conftest import fixture_model, ROOT
 from vision_classifier.fastdds import profile_in, PROFILE_VARIABLES
 
 launch = pytest.importorskip('launch')
 launch_ros = pytest.importorskip('launch_ros')
+yaml = pytest.importorskip('yaml')
 
 
 def load_launch_module():

@@ -127,7 +127,7 @@ def test_read_only_parameters_or_wiring_replace_the_node(base):
     changes, _ = changes_between(base, second_camera)
     assert [s.name for s in changes.add] == ['cam2']
     assert sorted(s.name for s in changes.replace) == ['my_classifier', 'overlay_cam']
-    assert changes.lines_of('my_classifier') == ['replaced my_classifier (remappings changed)']
+    assert changes.lines_of('my_classifier') == ['replaced my_classifier (camera_name, remappings changed)']
 
 
 def test_nodes_added_removed_and_a_name_that_changes_kind(base):

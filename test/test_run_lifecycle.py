@@ -11,6 +11,8 @@ import pytest
 
 from conftest import fixture_model, ROOT
 
+pytestmark = pytest.mark.ros  # runs `vision_classifier run`: left out of the pure-core runs
+
 MODEL = {'name': 'model', 'type': 'mlmodel', 'model': 'tflite_cpu',
          'attributes': {'model_path': fixture_model('float_nhwc_logits.tflite')}}
 CLASSIFIER = {'name': 'my_classifier', 'type': 'vision', 'model': 'mlmodel', 'attributes': {'mlmodel_name': 'model'}}

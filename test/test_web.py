@@ -18,6 +18,8 @@ import pytest
 
 from conftest import CAT_CLASSES, PACKAGES_DIR, PHOTOS, ROOT
 
+pytestmark = pytest.mark.ros  # runs `vision_classifier run`: left out of the pure-core runs
+
 FRAME_RATE = 5
 BIG = (1280, 960)   # the coffee camera's frames, large so that stalled clients fill their buffers quickly
 MEMORY_SLACK_KB = 64_000  # 20 clients queueing every frame (~140 kB JPEG, 5/s) would pass it within 5 s
