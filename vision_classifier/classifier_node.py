@@ -41,7 +41,7 @@ class ClassifierNode(Node):
         except (ModelError, PathError, ValueError) as e:
             raise StartupError(str(e)) from None
         self.dynamic = {name: p[name] for name in DYNAMIC}
-        self.faults = FaultLog()
+        self.faults = FaultLog(p['fault_log_period'])
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self.publisher = self.create_publisher(Classifications, '~/classifications', 10)
         self.subscription = self.create_subscription(
@@ -81,6 +81,8 @@ class ClassifierNode(Node):
                 choices=('best_effort', 'reliable'))),
             ('max_image_bytes', DEFAULT_MAX_IMAGE_BYTES, describe('Images claiming more bytes are rejected.',
                                                                   int_range=(1, 2**31 - 1))),
+            ('fault_log_period', 5.0, describe('Seconds between warnings of one kind of bad input; repeats are '
+                                               'counted.', read_only=True, float_range=(0.0, 3600.0))),
         ]
         values = {}
         for name, default, descriptor in specs:
@@ -117,7 +119,8 @@ class ClassifierNode(Node):
         except ImageError as e:
             if self.faults.report(e.kind):
                 self.get_logger().warning(f'image rejected: {e} ({self.faults.counts[e.kind]} {e.kind} faults, '
-                                          f'{self.faults.total} in all; repeats are logged every 5 s)')
+                                          f'{self.faults.total} in all; repeats are logged every '
+                                          f'{self.faults.period:g} s)')
 
     def _on_get_classifications(self, request, response):
         response.header = request.image.header
