@@ -67,3 +67,10 @@ def test_results_are_immutable_values():
         result.confidence = 1.0
     with pytest.raises(FrozenInstanceError):
         Thresholds().default_minimum_confidence = 0.5
+
+
+def test_select_returns_all_by_default_and_label_confidences_need_a_label():
+    assert names(select(SCORES, LABELS)) == ['dog', 'bird', 'Cat', 'fish']
+    for entry in (':0.5', ' :0.5', 'cat'):
+        with pytest.raises(ValueError, match=rf'^label_confidences: expected "label:minimum", got {entry!r}$'):
+            parse_label_confidences([entry])
