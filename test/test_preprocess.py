@@ -88,3 +88,13 @@ def test_normalization_values():
         Normalization.from_values([0.5], [0, 1, 1])
     with pytest.raises(InputError, match='input_image_mean_value: expected 1 or 3 values, got 2'):
         Normalization.from_values([0.5, 0.5], [1])
+
+
+def test_defaults_float_gets_mean_and_std_one_half_int8_zero_point_zero():
+    src = image()
+    tensor = Preprocessor(InputSpec((1, 6, 10, 3), np.float32))(src)
+    np.testing.assert_allclose(tensor[0], (src / 255.0 - 0.5) / 0.5, rtol=1e-5, atol=1e-6)
+    spec = InputSpec((1, 6, 10, 3), np.int8, scale=1 / 64)
+    assert (spec.scale, spec.zero_point) == (1 / 64, 0) and InputSpec((1, 6, 10, 3), np.uint8).scale == 0.0
+    np.testing.assert_array_equal(Preprocessor(spec)(src)[0], np.clip(np.rint(((src / 255.0 - 0.5) / 0.5) * 64),
+                                                                      -128, 127))
