@@ -243,7 +243,7 @@ def invoke_and_node_times(context, model_path, frame, iterations, num_threads, m
             node.classifications_for(msg)
         except Exception as e:  # noqa: B902 - any refusal: an ImageError, or no code path for this message type
             kind = getattr(msg, 'encoding', None) or getattr(msg, 'format', '')
-            raise BenchError(f'the classifier does not take this input yet: a {type(msg).__name__} in {kind} '
+            raise BenchError(f'the classifier does not take this input yet: {type(msg).__name__} messages in {kind} '
                              f'({type(e).__name__}: {e})') from None
         tensor = model.preprocessor(frame)
         times = time_calls([lambda: model.invoke(tensor), lambda: node.classifications_for(msg)], iterations)
