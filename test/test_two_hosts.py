@@ -2,8 +2,8 @@
 
 DDS sees only that link: UDPv4 with unicast discovery to the two link addresses (a Fast DDS profile per host), no
 shared memory, no multicast (checked by the namespaces' multicast counters). The link is cut twice without restarting
-anything: briefly, inside the participant lease (5 s in the hosts' profiles: the match survives), and until the receiving host has
-dropped the camera (lease expired), so that the stream resumes only by rediscovery.
+anything: briefly, inside the participant lease (5 s in the hosts' profiles: the match survives), and until the
+receiving host has dropped the camera (lease expired), so that the stream resumes only by rediscovery.
 """
 import os
 import random
