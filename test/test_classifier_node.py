@@ -107,6 +107,11 @@ def test_thresholds_change_at_run_time(ros, classifier, photos):
     assert publish_until(ros, publisher, received, [coffee], lambda r: r)
     assert [c.class_name for c in received[-1].classifications] == ['cup']
 
+    set_params(Parameter('label_confidences', value=['']))  # `ros2 param set ... "['']"` clears the list
+    received.clear()
+    assert publish_until(ros, publisher, received, [coffee], lambda r: r)
+    assert [c.class_name for c in received[-1].classifications] == ['espresso'], 'default_minimum_confidence again'
+
     bad = set_params(Parameter('default_minimum_confidence', value=1.5))
     assert not bad[0].successful
 
@@ -121,3 +126,21 @@ def test_start_up_errors_exit_non_zero_without_traceback(start_node, args, messa
     assert process.proc.wait(60) == 1
     log = process.log()
     assert message in log and 'Traceback' not in log
+
+
+def test_a_burst_while_busy_is_answered_for_its_newest_frame_only(ros, classifier, photos):
+    """The image subscription keeps the newest frame only (depth 1): a burst sent while the classifier is busy
+    is not queued; the last frame of the burst is answered, a few at most before it, no backlog."""
+    process, _, received = classifier
+    burst = 60
+    publisher = ros.node.create_publisher(Image, '/cam/image_raw', QoSProfile(depth=burst))  # keeps the burst
+    assert ros.wait_for_subscriber(publisher), process.log()
+    small = cv2.resize(photos['coffee.png'], (64, 48))  # cheap to send, a full inference to classify
+    assert publish_until(ros, publisher, received, [image_msg(small, stamp=(1, 0))], lambda r: r), process.log()
+    for i in range(burst):
+        publisher.publish(image_msg(small, stamp=(2, i)))
+    newest = (2, burst - 1)
+    assert ros.spin_until(lambda: newest in {stamp_of(r) for r in received}, 30), process.log()
+    ros.spin_until(lambda: False, 0.3)  # a backlog would still be arriving
+    answered = [stamp_of(r) for r in received if stamp_of(r)[0] == 2]
+    assert answered[-1] == newest and len(answered) <= 4, f'{len(answered)} of {burst} answered: {answered}'

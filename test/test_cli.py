@@ -1,7 +1,9 @@
+import re
 import subprocess
 import sys
+from pathlib import Path
 
-from conftest import EXPECTED_TOP, FIXTURES, fixture_model, PHOTOS, ROOT
+from conftest import EXPECTED_TOP, FIXTURES, fixture_model, PACKAGES_DIR, PHOTOS, ROOT
 
 
 def run(*args):
@@ -50,3 +52,55 @@ def test_classify_reports_a_missing_image_and_a_bad_model(tmp_path):
     result = run('classify', 'x.png', '--model', str(tmp_path / 'none.tflite'))
     assert result.returncode == 2 and 'none.tflite: no such file' in result.stderr
     assert 'Traceback' not in result.stderr
+
+
+def test_packages_dir_option_and_the_viam_packages_fallback(tmp_path):
+    """`--packages-dir` resolves ${packages.<name>}; without it and without $VISION_CLASSIFIER_PACKAGES_DIR,
+    ~/.viam/packages does (where viam-server keeps them)."""
+    import os
+    import shutil
+    packages = tmp_path / 'mine'
+    shutil.copytree(PACKAGES_DIR / 'efficientnet_lite0', packages / 'efficientnet_lite0')
+    coffee = str(PHOTOS / 'coffee.png')
+    result = run('classify', coffee, '--n', '1', '--packages-dir', str(packages))
+    assert result.returncode == 0 and result.stdout.splitlines()[1].startswith('  espresso: '), result.stderr
+    result = run('classify', coffee, '--packages-dir', str(tmp_path / 'empty'))
+    assert result.returncode == 2 and f'no folder {tmp_path}/empty/efficientnet_lite0' in result.stderr
+
+    home = tmp_path / 'home'
+    (home / '.viam').mkdir(parents=True)
+    packages.rename(home / '.viam' / 'packages')
+    env = {k: v for k, v in os.environ.items() if k != 'VISION_CLASSIFIER_PACKAGES_DIR'}
+    env['HOME'] = str(home)
+    result = subprocess.run([sys.executable, '-m', 'vision_classifier', 'classify', coffee, '--n', '1'],
+                            capture_output=True, text=True, cwd=ROOT, timeout=120, env=env)
+    assert result.returncode == 0 and result.stdout.splitlines()[1].startswith('  espresso: '), result.stderr
+
+
+RESULT_LINE = re.compile(r'\[my_classifier\] photos @ (\d+\.\d{3}): (.+)')
+CLASS = re.compile(r'(\S.*) (\d\.\d\d)')
+SAVED_LINE = re.compile(r'overlay_cam: (\d+) annotated frames in (/.+)')
+
+
+def test_demo_prints_each_result_and_where_the_annotated_frames_are(tmp_path):
+    """The lines the README shows: `[my_classifier] photos @ <stamp>: espresso 0.78, cup 0.15, ...` and
+    `overlay_cam: 8 annotated frames in <folder>`."""
+    result = subprocess.run([sys.executable, '-m', 'vision_classifier', 'demo', '--packages-dir', str(PACKAGES_DIR)],
+                            capture_output=True, text=True, cwd=tmp_path, timeout=180)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    tops = set()
+    results = [RESULT_LINE.fullmatch(line) for line in lines if line.startswith('[my_classifier]')]
+    assert len(results) >= 2 and all(results), lines
+    for match in results:
+        found = [CLASS.fullmatch(item) for item in match.group(2).split(', ')]
+        assert len(found) == 5 and all(found), match.group(0)  # the classifier's top 5, best first
+        confidences = [float(f.group(2)) for f in found]
+        assert confidences == sorted(confidences, reverse=True) and 0 < confidences[0] <= 1
+        tops.add(found[0].group(1))
+    assert len(tops) >= 2 and tops <= set().union(*EXPECTED_TOP.values(), {'moped'}), tops  # the photos' classes
+    saved = [SAVED_LINE.fullmatch(line) for line in lines if ' annotated frames in ' in line]
+    assert len(saved) == 1 and saved[0], lines
+    count, folder = int(saved[0].group(1)), Path(saved[0].group(2))
+    assert folder == tmp_path / 'annotated_frames' / 'overlay_cam'
+    assert count >= 8 and count == len(list(folder.glob('frame_*.png')))

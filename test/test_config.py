@@ -1,10 +1,9 @@
 import copy
-import json
 import shutil
 
 import pytest
 
-from conftest import fixture_model, ROOT
+from conftest import fixture_model, PACKAGES_DIR, ROOT
 from vision_classifier.config import ConfigError, load, load_models, translate, translate_file
 
 
@@ -202,10 +201,29 @@ def test_invalid_json_names_line_and_column(tmp_path):
         load(path)
 
 
-def test_default_config_translates():
-    plan = translate(load(ROOT / 'config' / 'default.json'))
-    assert {n.name for n in plan.nodes} == {'photos', 'overlay_cam', 'my_classifier'}
-    assert json.loads((ROOT / 'config' / 'default.json').read_text())
+def test_default_config_translates(default_model):
+    """What the demo runs: the photos folder at 2 fps, the default model, an overlay drawing the top 3 above 0.1."""
+    plan = translate(load(ROOT / 'config' / 'default.json'), str(PACKAGES_DIR))
+    assert [(n.name, n.executable) for n in plan.nodes] == [
+        ('photos', 'camera_node'), ('overlay_cam', 'overlay_node'), ('my_classifier', 'classifier_node')]
+    assert plan.node('photos').parameters == {
+        'source_type': 'image_folder', 'source_path': f'{PACKAGES_DIR}/sample_photos', 'width': 0, 'height': 0,
+        'frame_rate': 2.0, 'frame_id': 'photos'}
+    assert dict(plan.node('photos').remappings) == {'image_raw': '/photos/image_raw'}
+    assert plan.node('overlay_cam').parameters == {'confidence_threshold': 0.1, 'max_classifications': 3,
+                                                   'qos_reliability': 'auto'}
+    assert dict(plan.node('overlay_cam').remappings) == {
+        'image': '/photos/image_raw', 'image/compressed': '/overlay_cam/image/compressed',
+        'classifications': '/my_classifier/classifications'}
+    classifier = plan.node('my_classifier').parameters
+    assert classifier['model_path'] == f'{PACKAGES_DIR}/efficientnet_lite0/efficientnet_lite0.tflite'
+    assert classifier['num_threads'] == 1 and classifier['label_path'] == ''
+    assert classifier['max_classifications'] == 5, 'at least the 3 the overlay draws'
+    assert classifier.get('default_minimum_confidence', 0.0) == 0.0 and not classifier.get('label_confidences')
+    assert classifier['camera_name'] == 'photos' and classifier['qos_reliability'] == 'auto'
+    assert dict(plan.node('my_classifier').remappings) == {
+        'image': '/photos/image_raw', 'image/compressed': '/my_classifier/image/compressed'}
+    assert plan.warnings == []
 
 
 def ros_topic_config(camera_attributes, **vision_attributes):

@@ -1,7 +1,8 @@
+import cv2
 import numpy as np
 import pytest
 
-from vision_classifier.drawing import draw_classifications, filter_for_overlay
+from vision_classifier.drawing import draw_classifications, filter_for_overlay, label_text
 from vision_classifier.vision import Classification as C
 
 RESULTS = [C('cup', 0.2), C('Tabby', 0.7), C('espresso', 0.05), C('tiger cat', 0.4)]
@@ -105,3 +106,43 @@ def test_bad_arguments():
         draw_classifications(background(), [], order='yuv')
     with pytest.raises(ValueError, match='HxWx3'):
         draw_classifications(np.zeros((10, 10), np.uint8), [])
+
+
+def test_label_text_is_viams_label_colon_confidence():
+    assert label_text(C('tabby', 0.91)) == 'tabby: 0.91'
+    assert label_text(C('tiger cat', 0.005)) == 'tiger cat: 0.01'
+    assert label_text(C('Persian cat', 1.0)) == 'Persian cat: 1.00'
+
+
+def text_shape(text, size):
+    """`text` in OpenCV's Hershey simplex, cropped to its ink and scaled to `size` (width, height): a mask."""
+    canvas = np.zeros((160, 40 * len(text) + 40), np.uint8)
+    cv2.putText(canvas, text, (20, 100), cv2.FONT_HERSHEY_SIMPLEX, 2.0, 255, 8, cv2.LINE_AA)
+    rows, cols = np.flatnonzero(canvas.any(1)), np.flatnonzero(canvas.any(0))
+    ink = canvas[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    return cv2.resize(ink, size, interpolation=cv2.INTER_AREA) > 100
+
+
+def read_line(out, src, candidates):
+    """Which of `candidates` the single line drawn on `src` is: the one whose shape overlaps the ink best."""
+    ink = changed(out, src)
+    rows, cols = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
+    ink = ink[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    size = (ink.shape[1], ink.shape[0])
+    overlap = {text: (ink & text_shape(text, size)).sum() / (ink | text_shape(text, size)).sum()
+               for text in candidates}
+    return max(overlap, key=overlap.get), overlap
+
+
+@pytest.mark.parametrize('result', [C('tabby', 0.91), C('espresso', 0.78), C('cup', 0.15)])
+def test_the_drawn_text_reads_label_colon_confidence(result):
+    """Read back what was written, whatever the layout: of a few look-alikes, the expected text matches best."""
+    src = np.full((240, 320, 3), 128, np.uint8)
+    name, confidence = result.class_name, f'{result.confidence:.2f}'
+    percent = f'{round(result.confidence * 100)}%'
+    expected = f'{name}: {confidence}'
+    candidates = [expected, f'{percent} {name}', f'{name} {percent}', f'{name}: {confidence[::-1]}',
+                  f'{confidence} {name}', f'{name[::-1]}: {confidence}', f'{name}:{confidence}', f'{name}',
+                  f'{name}: {confidence}0']
+    best, overlap = read_line(draw_classifications(src, [result]), src, candidates)
+    assert best == expected, overlap

@@ -140,3 +140,24 @@ def test_bayer_decodes_known_colours(encoding):
 def test_every_converted_encoding_is_covered():
     assert set(CONVERTED) == {'yuv422', 'uyvy', 'yuv422_yuy2', 'yuyv', 'bayer_rggb8', 'bayer_bggr8', 'bayer_gbrg8',
                               'bayer_grbg8'}
+
+
+README_ENCODINGS = {  # README, "Image encodings": name -> (channels, bytes per channel, channel order)
+    'rgb8': (3, 1, 'rgb'), 'bgr8': (3, 1, 'bgr'), 'rgba8': (4, 1, 'rgba'), 'bgra8': (4, 1, 'bgra'),
+    'mono8': (1, 1, 'mono'), '8UC1': (1, 1, 'mono'), '8UC3': (3, 1, 'bgr'), '8UC4': (4, 1, 'bgra'),
+    'rgb16': (3, 2, 'rgb'), 'bgr16': (3, 2, 'bgr'), 'rgba16': (4, 2, 'rgba'), 'bgra16': (4, 2, 'bgra'),
+    'mono16': (1, 2, 'mono'), '16UC1': (1, 2, 'mono'), '16UC3': (3, 2, 'bgr'),
+}
+
+
+@pytest.mark.parametrize('encoding', sorted(README_ENCODINGS))
+def test_every_encoding_the_readme_lists_decodes_with_its_layout(encoding):
+    channels, depth, order = README_ENCODINGS[encoding]
+    height, width = 2, 3
+    values = np.arange(height * width * channels, dtype=np.uint8).reshape(height, width, channels) * 7
+    raw = (values.astype(np.uint16) << 8 | 0x5A).astype('>u2') if depth == 2 else values
+    step = width * channels * depth + 4
+    data = np.hstack([raw.reshape(height, -1).view(np.uint8), np.zeros((height, 4), np.uint8)]).tobytes()
+    image = decode(encoding, height, width, step, 1 if depth == 2 else 0, data)
+    assert image.order == order and image.pixels.shape == (height, width, channels)
+    np.testing.assert_array_equal(image.pixels, values)

@@ -44,3 +44,38 @@ def test_label_count_mismatch_names_both_numbers(tmp_path):
     labels.write_text('a\nb\nc\nd\ne\n')
     with pytest.raises(ModelError, match=r'five.txt: 5 labels, but the model outputs 4 values'):
         TfliteCpuModel(ModelConfig(fixture_model('float_nhwc_logits.tflite'), str(labels)))
+
+
+def model_with_files(*files):
+    """A model file with a zip of `files` appended, as tflite_support packs associated files."""
+    import io
+    import zipfile
+    data = io.BytesIO(open(fixture_model('float_nhwc_logits.tflite'), 'rb').read())
+    with zipfile.ZipFile(data, 'a') as archive:
+        for name, text in files:
+            archive.writestr(name, text)
+    return data.getvalue()
+
+
+def test_labels_from_metadata_take_the_named_file_else_the_only_txt():
+    from vision_classifier.labels import labels_from_metadata
+    from vision_classifier.tflite_metadata import ModelMetadata, packed_files
+    model = model_with_files(('notes.txt', 'x\ny\n'), ('labels.txt', 'a\nb\n'))
+    named = ModelMetadata(label_file_names=('labels.txt',), packed_files=packed_files(model))
+    assert labels_from_metadata(model, named) == ['a', 'b']
+    only = model_with_files(('Classes.TXT', 'c\nd\n'), ('vocab.json', '{}'))
+    assert labels_from_metadata(only, ModelMetadata(packed_files=packed_files(only))) == ['c', 'd']
+    assert labels_from_metadata(model, ModelMetadata(packed_files=packed_files(model))) is None, 'which of two?'
+    missing = ModelMetadata(label_file_names=('gone.txt',), packed_files=packed_files(only))
+    assert labels_from_metadata(only, missing) == ['c', 'd']
+
+
+def test_label_file_errors_name_the_path_and_the_cause(tmp_path):
+    with pytest.raises(LabelError, match=r'^label_path /nonexistent/nope.txt: cannot read: No such file or '
+                                         r'directory$'):
+        read_label_file('/nonexistent/nope.txt')
+    latin = tmp_path / 'latin.txt'
+    latin.write_bytes(b'caf\xe9\n')
+    with pytest.raises(LabelError, match=rf'^label_path {latin}: not UTF-8 text \(invalid continuation byte at '
+                                         r'byte 3\)$'):
+        read_label_file(latin)

@@ -81,6 +81,18 @@ def test_nchw_probabilities_are_not_softmaxed_again():
     np.testing.assert_allclose(scores, probs.ravel(), rtol=1e-6)
 
 
+def test_input_1x3xHx3_is_nhwc_three_rows_as_the_readme_says():
+    """Dimension 1 is 3 but so is dimension 3: NHWC, a 3-row image (Viam's rule would read it NCHW)."""
+    path = fixture_model('float_3x8_nhwc.tflite')
+    model = TfliteCpuModel(ModelConfig(path))
+    assert not model.preprocessor.spec.channels_first and model.preprocessor.spec.size == (3, 8)
+    for index, rgb in enumerate([(255, 0, 0), (0, 255, 0), (0, 0, 255)]):
+        assert int(np.argmax(model.scores(solid(rgb, 30, 80)))) == index, rgb
+    image = random_image(3, 8)
+    logits, _ = direct(path, ((image / 255.0 - 0.5) / 0.5).astype(np.float32)[None])
+    np.testing.assert_allclose(model.scores(image), softmax(logits.ravel().astype(float)), rtol=1e-5)
+
+
 def test_int8_model_gets_quantized_input_and_dequantized_output():
     image = random_image()
     model = TfliteCpuModel(ModelConfig(fixture_model('int8_quant.tflite')))

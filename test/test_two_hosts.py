@@ -2,8 +2,8 @@
 
 DDS sees only that link: UDPv4 with unicast discovery to the two link addresses (a Fast DDS profile per host), no
 shared memory, no multicast (checked by the namespaces' multicast counters). The link is cut twice without restarting
-anything: briefly, inside Fast DDS's 20 s participant lease (the match survives), and until the receiving host has
-dropped the camera (lease expired), so that the stream resumes only by rediscovery.
+anything: briefly, inside the participant lease (5 s in the hosts' profiles: the match survives), and until the
+receiving host has dropped the camera (lease expired), so that the stream resumes only by rediscovery.
 """
 import os
 import random
@@ -17,14 +17,13 @@ from pathlib import Path
 import pytest
 
 from conftest import PHOTOS, ROOT
-from netns import TwoHosts
+from netns import LEASE_S, TwoHosts
 from vision_classifier.fastdds import profile_env
 
 HERE = Path(__file__).resolve().parent
 IMAGES = '/cam/image_raw'
 RESULTS = '/classifier/classifications'
-LEASE_S = 20  # Fast DDS default participant lease duration
-SHORT_CUT_S = 4.0
+SHORT_CUT_S = 2.5
 GRACE_S = 1.0  # after the cut, a frame already across may still be classified
 FRESH = 3  # results of frames taken after a restore that show the stream is back
 # Not passed on: FASTDDS_BUILTIN_TRANSPORTS could replace the profile's transports, RMW_FASTRTPS_USE_QOS_FROM_XML the

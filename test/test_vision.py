@@ -47,3 +47,30 @@ def test_parse_label_confidences_uses_the_last_colon():
     assert parse_label_confidences(['a:b: 0.5', 'cat:0.2', ' ']) == {'a:b': 0.5, 'cat': 0.2}
     with pytest.raises(ValueError, match='expected "label:minimum"'):
         parse_label_confidences(['cat'])
+
+
+def test_thresholds_defaults_and_bounds():
+    assert Thresholds.create() == Thresholds() == Thresholds(0.0, {})
+    assert Thresholds.create(1.0, {'Cat': 0.0, 'dog': 1}) == Thresholds(1.0, {'cat': 0.0, 'dog': 1.0})
+    with pytest.raises(ValueError, match=r"^default_minimum_confidence: expected a number from 0 to 1, got 1\.5$"):
+        Thresholds.create(1.5)
+    with pytest.raises(ValueError, match=r"^label_confidences\.Cat: expected a number from 0 to 1, got -1$"):
+        Thresholds.create(0.0, {'Cat': -1})
+
+
+def test_results_are_immutable_values():
+    from dataclasses import FrozenInstanceError
+    from vision_classifier.vision import Classification
+    result = select(SCORES, LABELS, 1)[0]
+    assert result == Classification('dog', 0.6) and hash(result) == hash(Classification('dog', 0.6))
+    with pytest.raises(FrozenInstanceError):
+        result.confidence = 1.0
+    with pytest.raises(FrozenInstanceError):
+        Thresholds().default_minimum_confidence = 0.5
+
+
+def test_select_returns_all_by_default_and_label_confidences_need_a_label():
+    assert names(select(SCORES, LABELS)) == ['dog', 'bird', 'Cat', 'fish']
+    for entry in (':0.5', ' :0.5', 'cat'):
+        with pytest.raises(ValueError, match=rf'^label_confidences: expected "label:minimum", got {entry!r}$'):
+            parse_label_confidences([entry])

@@ -55,7 +55,7 @@ class ClassifierNode(Node):
         except (ModelError, PathError, ValueError) as e:
             raise StartupError(str(e)) from None
         self.dynamic = {name: p[name] for name in DYNAMIC}
-        self.faults = FaultLog()
+        self.faults = FaultLog(p['fault_log_period'])
         self._reconfiguring = threading.Lock()
         coerce_on_set(self)
         self.add_on_set_parameters_callback(self._on_set_parameters)
@@ -119,6 +119,8 @@ class ClassifierNode(Node):
             ('max_camera_requests', 100, describe('get_classifications_from_camera requests that may wait for a '
                                                   'frame; more are refused.', read_only=True,
                                                   int_range=(1, 100000))),
+            ('fault_log_period', 5.0, describe('Seconds between warnings of one kind of bad input; repeats are '
+                                               'counted.', read_only=True, float_range=(0.0, 3600.0))),
         ]
         return declare_typed(self, specs)
 
@@ -184,7 +186,8 @@ class ClassifierNode(Node):
             self.health.fault(e.kind)
             if self.faults.report(e.kind):
                 self.get_logger().warning(f'image rejected: {e} ({self.faults.counts[e.kind]} {e.kind} faults, '
-                                          f'{self.faults.total} in all; repeats are logged every 5 s)')
+                                          f'{self.faults.total} in all; repeats are logged every '
+                                          f'{self.faults.period:g} s)')
             return
         self.last_rejection = ''
         self.publisher.publish(Classifications(header=msg.header, classifications=to_msgs(first(results, top))))

@@ -54,7 +54,7 @@ class OverlayNode(Node):
             self._trim_saved()
         self.frames = {}    # key -> (arrival time, header, DecodedImage), oldest arrival first
         self.results = {}   # key -> [Classification]
-        self.faults = FaultLog()
+        self.faults = FaultLog(self.p['fault_log_period'])
         coerce_on_set(self)
         self.add_on_set_parameters_callback(self._on_set_parameters)
         reliable = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
@@ -98,6 +98,8 @@ class OverlayNode(Node):
                                                  choices=QOS_CHOICES)),
             ('max_image_bytes', DEFAULT_MAX_IMAGE_BYTES, describe('Images claiming more bytes are rejected.',
                                                                   int_range=(1, 2**31 - 1))),
+            ('fault_log_period', 5.0, describe('Seconds between log lines of one kind of fault; repeats are '
+                                               'counted.', read_only=True, float_range=(0.0, 3600.0))),
         ]
         values = declare_typed(self, specs)
         values['valid_labels'] = [label for label in values['valid_labels'] if label.strip()]
@@ -199,7 +201,8 @@ class OverlayNode(Node):
             self.health.fault(kind)
         if self.faults.report(kind):
             log = self.get_logger().info if info else self.get_logger().warning
-            log(f'{message} ({self.faults.counts[kind]} {kind} in all; repeats are logged every 5 s)')
+            log(f"{message} ({self.faults.counts[kind]} {kind} in all; repeats are logged every "
+                f"{self.faults.period:g} s)")
 
 
 def main(args=None):
