@@ -21,6 +21,7 @@ import numpy as np
 
 from .assets import DEFAULT_MODEL
 from .fastdds import large_images_profile, profile_env, profile_in, PROFILE_VARIABLES
+from .image_encoding import ImageError
 from .paths import PathError, resolve_path
 from .tflite_model import ModelConfig, ModelError, TfliteCpuModel
 
@@ -238,19 +239,20 @@ def invoke_and_node_times(context, model_path, frame, iterations, num_threads, m
     the camera's message `msg`; a BenchError when the classifier does not take that message."""
     from rclpy.parameter import Parameter
     from .classifier_node import ClassifierNode
+    transport = 'raw' if hasattr(msg, 'encoding') else 'compressed'
     node = ClassifierNode('bench_classifier', context=context,
                           parameter_overrides=[Parameter('model_path', value=model_path),
-                                               Parameter('num_threads', value=num_threads)])
+                                               Parameter('num_threads', value=num_threads),
+                                               Parameter('image_transport', value=transport)])
     try:
         model = node.service.model
         try:
-            node.classifications_for(msg)
-        except Exception as e:  # noqa: B902 - any refusal: an ImageError, or no code path for this message type
-            kind = getattr(msg, 'encoding', None) or getattr(msg, 'format', '')
-            raise BenchError(f'the classifier does not take this input yet: {type(msg).__name__} messages in {kind} '
-                             f'({type(e).__name__}: {e})') from None
+            node.classifications_for(msg, node.decode_image)
+        except ImageError as e:
+            raise BenchError(f'the classifier refuses the bench frame: {e}') from None
         tensor = model.preprocessor(frame)
-        times = time_calls([lambda: model.invoke(tensor), lambda: node.classifications_for(msg)], iterations)
+        times = time_calls([lambda: model.invoke(tensor), lambda: node.classifications_for(msg, node.decode_image)],
+                           iterations)
     finally:
         node.destroy_node()
     log(f'invoke median {np.median(times[:, 0]):.2f} ms, classifications_for median {np.median(times[:, 1]):.2f} ms')
@@ -655,7 +657,8 @@ def bench(args, env, log_dir, stack):
     best_effort = reliability == ReliabilityPolicy.BEST_EFFORT
     classifier = Process(['vision_classifier.classifier_node', '--ros-args', '-r', remap,
                           '-p', f'model_path:={model_path}', '-p', f'num_threads:={args.num_threads}',
-                          '-p', f'qos_reliability:={"best_effort" if best_effort else "reliable"}'],
+                          '-p', f'qos_reliability:={"best_effort" if best_effort else "reliable"}',
+                          '-p', f'image_transport:={"raw" if type_name == IMAGE_TYPE else "compressed"}'],
                          env, log_dir, 'classifier')
     stack.callback(classifier.stop)
     recorder = Recorder(bench_node, topic, type_name, reliability)
