@@ -343,3 +343,14 @@ def test_web_parameters_name_every_camera_and_vision_service_of_a_config():
         'image_topics': ['/coffee/image_raw', '/cat/image_raw', '/overlay_cam/image'],
         'classification_names': ['coffee_classifier', 'cat_classifier'],
         'classification_topics': ['/coffee_classifier/classifications', '/cat_classifier/classifications']}
+
+
+def test_web_parameters_show_a_ros_topic_camera_too():
+    from vision_classifier.config import translate
+    from vision_classifier.web_node import web_parameters
+    robot = config()
+    robot['components'].append({'name': 'usb', 'type': 'camera', 'model': 'ros_topic',
+                                'attributes': {'topic': '/usb_cam/image_raw/compressed'}})
+    parameters = web_parameters(translate(robot, str(PACKAGES_DIR)))
+    assert parameters['image_names'][0] == 'usb'
+    assert parameters['image_topics'][0] == '/usb_cam/image_raw/compressed'

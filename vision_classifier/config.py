@@ -73,6 +73,7 @@ class Plan:
     nodes: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
     origins: dict = field(default_factory=dict)  # classifier node name -> (its place, its mlmodel's place and name)
+    topic_cameras: dict = field(default_factory=dict)  # ros_topic camera name -> its topic (no node)
 
     def node(self, name):
         return next(n for n in self.nodes if n.name == name)
@@ -323,6 +324,7 @@ def translate(config, packages_dir=None, base_dir=None, qos_reliability='auto'):
         reader.unknown(attrs, f'{where}.attributes', model)
         if model == 'ros_topic':
             inputs[name] = _ros_topic(reader, where, attrs, qos_reliability)
+            plan.topic_cameras[name] = inputs[name][0]
         else:
             inputs[name] = (image_topic(name, model), 'raw', qos_reliability)
     world = _World(cameras, visions, mlmodels, ignored, inputs, qos_reliability)

@@ -20,9 +20,9 @@ JPEG_QUALITY = 80
 
 
 def web_parameters(plan, host='127.0.0.1', port=8080):
-    """The web node's parameters for a translated config: every camera and transform camera, every vision
-    service."""
-    cameras, classifiers = [], []
+    """The web node's parameters for a translated config: every camera (ros_topic cameras too) and transform
+    camera, every vision service."""
+    cameras, classifiers = list(plan.topic_cameras.items()), []
     for spec in plan.nodes:
         if spec.kind == 'camera':
             cameras.append((spec.name, dict(spec.remappings)['image_raw']))
