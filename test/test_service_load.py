@@ -97,7 +97,6 @@ def test_eight_clients_10_calls_each_while_the_stream_keeps_flowing(ros, start_n
         first = len(stream)  # the stream's own rate, before the calls, on this machine as loaded as it is now
         assert ros.spin_until(lambda: len(stream) >= first + 10, 60), classifier.log()
         alone = 10 / (stream[-1][0] - stream[first - 1][0])
-        start = time.monotonic()
         for client in clients:
             client.start()
         assert ros.spin_until(lambda: not any(c.is_alive() for c in clients), 240), 'clients still calling'
