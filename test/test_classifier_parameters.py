@@ -38,7 +38,7 @@ def set_params(ros, node_name, **values):
 
 
 def test_qos_reliability_best_effort_receives_a_best_effort_camera_and_reliable_warns(ros, start_node):
-    reliable = start(start_node, 'qos_reliable')
+    reliable = start(start_node, 'qos_reliable', 'qos_reliability:=reliable')
     best_effort = start(start_node, 'qos_best_effort', 'qos_reliability:=best_effort')
     results = {name: [] for name in ('qos_reliable', 'qos_best_effort')}
     camera_qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT)  # as a sensor-data camera driver

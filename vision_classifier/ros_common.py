@@ -205,7 +205,7 @@ def warn_on_incompatible_qos(node, topic_hint, auto=False):
             return
         node.get_logger().warning(
             f'a publisher on {topic_hint} has incompatible QoS ({policy}); its images are not received. '
-            'For a best_effort camera set qos_reliability:=best_effort (see README, "Large images").')
+            'For a best_effort camera set qos_reliability:=best_effort or auto (see README, "Large images and QoS").')
     return SubscriptionEventCallbacks(incompatible_qos=on_incompatible)
 
 
