@@ -28,7 +28,7 @@ QOS_RELIABILITY_DESCRIPTION = (
     f'is best_effort, else reliable; {AUTO_QOS_DEFAULT} when none appears within {AUTO_QOS_WAIT_SECONDS:g} s, '
     'best_effort once a best_effort one appears), '
     'reliable or best_effort. best_effort receives no large images between processes with Fast DDS defaults '
-    '(README, "Large images").')
+    '(README, "Large images and QoS").')
 
 
 class StartupError(RuntimeError):
