@@ -3,6 +3,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import EXPECTED_TOP, FIXTURES, fixture_model, PACKAGES_DIR, PHOTOS, ROOT
 
 
@@ -82,6 +84,7 @@ CLASS = re.compile(r'(\S.*) (\d\.\d\d)')
 SAVED_LINE = re.compile(r'overlay_cam: (\d+) annotated frames in (/.+)')
 
 
+@pytest.mark.ros
 def test_demo_prints_each_result_and_where_the_annotated_frames_are(tmp_path):
     """The lines the README shows: `[my_classifier] photos @ <stamp>: espresso 0.78, cup 0.15, ...` and
     `overlay_cam: 8 annotated frames in <folder>`."""

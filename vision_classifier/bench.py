@@ -73,7 +73,7 @@ def add_arguments(parser):
     parser.add_argument('--plot', default='bench_latency.png', help='latency plot (PNG); empty: none '
                         '(default: %(default)s)')
     parser.add_argument('--fastdds-profile', default=None, metavar='XML',
-                        help='Fast DDS profile for the bench and its processes, set for Fast DDS 2 and 3; "large" for '
+                        help='Fast DDS profile for the bench and its processes, set for this distro\'s Fast DDS; "large" for '
                         'config/fastdds_large_images.xml, "none" for Fast DDS defaults (default: the environment\'s)')
 
 
@@ -675,7 +675,7 @@ def bench(args, env, log_dir, stack):
 
 
 def apply_profile(choice):
-    """Point this process (and so its children) at the chosen Fast DDS profile, through both variables."""
+    """Point this process (and so its children) at the chosen Fast DDS profile (fastdds.profile_env)."""
     if choice is None:
         return
     for variable in PROFILE_VARIABLES:

@@ -59,8 +59,8 @@ class ClassifierNode(Node):
         self._reconfiguring = threading.Lock()
         coerce_on_set(self)
         self.add_on_set_parameters_callback(self._on_set_parameters)
-        # Frames and service calls in their own group: with a multi-threaded executor they go on with the old
-        # model while a new one loads in a parameter callback.
+        # Frames and service calls in their own group: under a multi-threaded executor (yours, in a composed
+        # process) they go on with the old model while a new one loads in a parameter callback.
         work = MutuallyExclusiveCallbackGroup()
         self.publisher = self.create_publisher(Classifications, '~/classifications', 10)
         self.images, self.decode = image_subscription(self, p['image_transport'], self._on_image,

@@ -544,6 +544,6 @@ def load_models(plan):
 
 
 def translate_file(path, packages_dir=None, qos_reliability='auto', check_models=True):
-    """Load and translate a config file, paths relative to its folder; with `check`, load the models too."""
+    """Load and translate a config file, paths relative to its folder; with `check_models`, load the models too."""
     plan = translate(load(path), packages_dir, os.path.dirname(os.path.abspath(path)), qos_reliability)
     return load_models(plan) if check_models else plan

@@ -1,17 +1,29 @@
-"""Fast DDS XML profiles: the variables that point a process at one (no ROS here).
+"""Fast DDS XML profiles: the variable that points a process at one (no ROS here).
 
-Fast DDS 2.x (Humble, Jazzy) reads FASTRTPS_DEFAULT_PROFILES_FILE; FASTDDS_DEFAULT_PROFILES_FILE exists from Fast
-DDS 3 (Kilted on), and each version silently ignores the other's: set both.
+Fast DDS 2.x (Humble, Jazzy) reads only FASTRTPS_DEFAULT_PROFILES_FILE and silently ignores
+FASTDDS_DEFAULT_PROFILES_FILE; Fast DDS 3 (Kilted on) reads FASTDDS_DEFAULT_PROFILES_FILE, and Kilted's rmw also
+loads a FASTRTPS_ one (deprecated), so with both set it loads the profile twice and refuses its transports as
+duplicates. The variable is chosen by ROS_DISTRO; where that is unknown, both are set.
 """
+import os
 from pathlib import Path
 
 PROFILE_VARIABLES = ('FASTRTPS_DEFAULT_PROFILES_FILE', 'FASTDDS_DEFAULT_PROFILES_FILE')
+FAST_DDS_2_DISTROS = ('humble', 'iron', 'jazzy')
 LARGE_IMAGES_PROFILE = 'fastdds_large_images.xml'
 
 
-def profile_env(path):
-    """Environment variables that make Fast DDS 2 and 3 load the profile at `path`."""
-    return dict.fromkeys(PROFILE_VARIABLES, str(path))
+def profile_variables(distro=None):
+    """The variable(s) the Fast DDS of `distro` (default: $ROS_DISTRO) reads a profile from."""
+    distro = (distro if distro is not None else os.environ.get('ROS_DISTRO', '')).lower()
+    if distro in FAST_DDS_2_DISTROS:
+        return PROFILE_VARIABLES[:1]
+    return PROFILE_VARIABLES[1:] if distro else PROFILE_VARIABLES
+
+
+def profile_env(path, distro=None):
+    """Environment variables that make this distro's Fast DDS load the profile at `path`."""
+    return dict.fromkeys(profile_variables(distro), str(path))
 
 
 def profile_in(environ):

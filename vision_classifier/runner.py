@@ -1,5 +1,6 @@
 """Run every node of a translated config in one process (for machines without ros2 launch), applying edits of the
 config file while it runs."""
+import dataclasses
 import signal
 import sys
 import threading
@@ -14,7 +15,6 @@ from rclpy.parameter import Parameter
 from sensor_msgs.msg import Image
 from vision_classifier_msgs.msg import Classifications
 
-from .config import Plan
 from .file_watch import FileWatch
 from .reconfigure import check_models, diff
 from .ros_common import StartupError
@@ -294,7 +294,7 @@ class LiveConfig:
             self._start(node)
             applied[spec.name] = spec
             self._log_lines(changes, spec.name)
-        self.plan = Plan([applied[spec.name] for spec in new.nodes if spec.name in applied], new.warnings)
+        self.plan = dataclasses.replace(new, nodes=[applied[spec.name] for spec in new.nodes if spec.name in applied])
         watcher = next(t for t in self.threads if t.node is self.watcher.node)
         watcher.stop()  # its subscriptions change only while it does not spin
         self.threads.remove(watcher)

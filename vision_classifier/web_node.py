@@ -74,6 +74,7 @@ class WebNode(Node):
 
     def __init__(self, node_name=NODE_NAME, **kwargs):
         super().__init__(node_name, **kwargs)
+        self.server = None  # destroy_node() may come after a failed start
         p = self._declare_parameters()
         cameras = self._pairs(p, 'image')
         classifiers = self._pairs(p, 'classification')
@@ -133,7 +134,8 @@ class WebNode(Node):
         return list(zip(names, topics))
 
     def destroy_node(self):
-        self.server.stop()
+        if self.server is not None:
+            self.server.stop()
         super().destroy_node()
 
 
