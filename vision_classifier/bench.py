@@ -381,7 +381,10 @@ def end_to_end(args, env, log_dir, executor, recorder, classifier, stack, topic)
     if not args.topic:
         camera = Process(publisher_args(topic, args, args.fps, 0), env, log_dir, 'camera')
         stack.callback(camera.stop)
-    spin(executor, 60.0, until=lambda: recorder.results or (camera and camera.proc.poll() is not None))
+    # Until the bench sees both the camera's frames and the results (its own image subscription may match later
+    # than the classifier's)
+    spin(executor, 60.0, until=lambda: (recorder.results and recorder.images) or (
+        camera and camera.proc.poll() is not None))
     if not recorder.results:
         camera_log = camera.tail() if camera else f'(the camera on {topic})'
         raise BenchError(f'no results within 60 s; camera log:\n{camera_log}\nclassifier log:\n{classifier.tail()}')
