@@ -15,6 +15,9 @@ import pytest
 
 os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
 os.environ.setdefault('ROS_DOMAIN_ID', str(random.SystemRandom().randint(1, 100)))
+_worker = os.environ.get('PYTEST_XDIST_WORKER', '')
+if _worker.startswith('gw'):  # pytest -n N: each worker in a domain of its own
+    os.environ['ROS_DOMAIN_ID'] = str((int(os.environ['ROS_DOMAIN_ID']) + 1 + int(_worker[2:])) % 102)
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / 'test' / 'fixtures'

@@ -1,7 +1,7 @@
 """`vision_classifier bench`: LiteRT invoke, the classifier's work per frame, end to end over DDS, a flood, threads.
 
-All DDS traffic stays on loopback, in a random ROS domain chosen per run, except with --topic (a camera already
-running, in the current domain). The last line printed is one JSON object.
+All DDS traffic stays on loopback, in a random ROS domain chosen per run (or --domain-id), except with --topic (a
+camera already running, in the current domain). The last line printed is one JSON object.
 `python -m vision_classifier.bench --publisher TOPIC` is the camera's and the flood's publisher process.
 """
 import argparse
@@ -60,6 +60,8 @@ def add_arguments(parser):
     parser.add_argument('--topic', default=None, help='measure against a camera already publishing on TOPIC '
                         '(Image or CompressedImage), in the current ROS domain: no camera and no flood are started, '
                         'latency is from its stamps')
+    parser.add_argument('--domain-id', type=int, choices=range(0, 102), metavar='0..101', default=None,
+                        help='ROS domain of the bench\'s own nodes (default: a random one); --topic uses the current')
     parser.add_argument('--packages-dir', default=None, help='where ${packages.<name>} resolves')
     parser.add_argument('--seconds', type=float, default=20.0, help='end-to-end run after the warm-up (default: '
                         '%(default)s)')
@@ -79,10 +81,11 @@ def add_arguments(parser):
 
 # --- small helpers
 
-def dds_env():
-    """Loopback-only discovery in a fresh random domain (1..101 keeps DDS ports out of the ephemeral range)."""
+def dds_env(domain_id=None):
+    """Loopback-only discovery in the given domain, else a fresh random one (1..101 keeps DDS ports out of the
+    ephemeral range)."""
     os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
-    os.environ['ROS_DOMAIN_ID'] = str(random.SystemRandom().randint(1, 101))
+    os.environ['ROS_DOMAIN_ID'] = str(random.SystemRandom().randint(1, 101) if domain_id is None else domain_id)
     return dict(os.environ)
 
 
@@ -689,7 +692,7 @@ def apply_profile(choice):
 
 def run(args):
     apply_profile(args.fastdds_profile)
-    env = dict(os.environ) if args.topic else dds_env()
+    env = dict(os.environ) if args.topic else dds_env(args.domain_id)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that the children are stopped
     log(f'ROS_DOMAIN_ID={env.get("ROS_DOMAIN_ID", "0")}' + ('' if args.topic else ', discovery on localhost'))
     with tempfile.TemporaryDirectory(prefix='vc_bench_') as log_dir, ExitStack() as stack:

@@ -519,25 +519,32 @@ def _classifier_camera(reader, name, at, attrs, world, classifier_sources):
     return distinct[0] if distinct else None
 
 
-def load_models(plan):
-    """Load each distinct model of the plan's classifiers once, with its labels, as the nodes will; raises
-    ConfigError with one line per vision service whose model or labels cannot be used."""
-    from .tflite_model import load_model, ModelConfig, ModelError
-    checked, problems = {}, []
+def model_problems(plan, names=None):
+    """Load each distinct model of the plan's classifiers (those named, when `names` is given) once, with its labels,
+    as the nodes will; returns {classifier node name: why its model or labels cannot be used}."""
+    from .tflite_model import load_model, ModelConfig
+    found, problems = {}, {}
     for spec in plan.nodes:
-        if spec.kind != 'classifier':
+        if spec.kind != 'classifier' or (names is not None and spec.name not in names):
             continue
         key = ModelConfig.from_parameters(spec.parameters)
-        if key not in checked:
+        if key not in found:
             try:
                 load_model(key)
-                checked[key] = None
-            except (ModelError, ValueError) as e:
-                checked[key] = str(e)
-        if checked[key]:
-            where, model_where, mlmodel = plan.origins.get(spec.name, ('', '', ''))
-            problems.append(_one_line(f'{where} vision service "{spec.name}" (mlmodel "{mlmodel}", {model_where}): '
-                                      f'{checked[key]}'))
+                found[key] = None
+            except ValueError as e:  # ModelError, PathError
+                found[key] = str(e)
+        if found[key]:
+            problems[spec.name] = found[key]
+    return problems
+
+
+def load_models(plan):
+    """The plan, once every model of its classifiers loads; else ConfigError with one line per vision service."""
+    problems = []
+    for name, problem in model_problems(plan).items():
+        where, model_where, mlmodel = plan.origins.get(name, ('', '', ''))
+        problems.append(_one_line(f'{where} vision service "{name}" (mlmodel "{mlmodel}", {model_where}): {problem}'))
     if problems:
         raise ConfigError(problems, plan.warnings)
     return plan

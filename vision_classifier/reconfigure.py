@@ -7,8 +7,7 @@ are left alone.
 from dataclasses import dataclass, field
 
 from .image_encoding import DEFAULT_MAX_IMAGE_BYTES
-from .paths import PathError
-from .tflite_model import load_model, ModelConfig, ModelError
+from .config import model_problems
 
 # Parameters each node accepts while it runs (not read-only), with the value a parameter the config drops returns to
 # (the node's default). test_reconfigure.py checks these against the nodes' declarations.
@@ -92,12 +91,6 @@ def _parameter_changes(before, after, changes):
 def check_models(changes, new):
     """Load and check every model the changes bring (new classifiers, changed model parameters) beside the running
     ones; returns one problem per model that would be refused, naming the node."""
-    names = [spec.name for spec in changes.add + changes.replace if spec.executable == 'classifier_node']
-    names += [name for name, values in changes.parameters.items() if set(values) & set(MODEL_PARAMETERS)]
-    problems = []
-    for name in names:
-        try:
-            load_model(ModelConfig.from_parameters(new.node(name).parameters))
-        except (ModelError, PathError) as e:
-            problems.append(f'{name}: {e}')
-    return problems
+    names = {spec.name for spec in changes.add + changes.replace if spec.executable == 'classifier_node'}
+    names |= {name for name, values in changes.parameters.items() if set(values) & set(MODEL_PARAMETERS)}
+    return [f'{name}: {problem}' for name, problem in model_problems(new, names).items()]
