@@ -1,16 +1,15 @@
 """Model and label faults: each stops the classifier node and `classify` at start with one clear line (the node's
 names it as it runs, here `__node:=my_classifier`).
 
-Every case runs through the real `classifier_node` process (exit 1) and `python -m vision_classifier classify`
-(exit 2); both name the cause and print no traceback.
+Every case runs through the real `classifier_node` process (exit 1) and the `classify` command in this process
+(exit 2; test_cli.py runs the command's process); both name the cause and print no traceback.
 """
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import DEFAULT_MODEL, fixture_model, FIXTURES, PHOTOS, ROOT
+from conftest import DEFAULT_MODEL, fixture_model, FIXTURES, PHOTOS
+from vision_classifier import cli
 
 NODE = 'vision_classifier.classifier_node'
 SMALL = fixture_model('float_nhwc_logits.tflite')  # 4 outputs, no metadata
@@ -81,13 +80,18 @@ CASES = {  # name -> tmp_path -> fault
 }
 
 
-def classify_cli(*args):
-    return subprocess.run([sys.executable, '-m', 'vision_classifier', 'classify', str(PHOTOS / 'coffee.png'), *args],
-                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+def classify_cli(capsys, *args):
+    """`vision_classifier classify coffee.png ARGS` in this process: (exit status, stdout, stderr)."""
+    try:
+        status = cli.main(['classify', str(PHOTOS / 'coffee.png'), *args])
+    except SystemExit as e:  # argparse
+        status = e.code
+    out = capsys.readouterr()
+    return status, out.out, out.err
 
 
 @pytest.mark.parametrize('case', CASES)
-def test_fault_stops_node_and_cli_at_start_naming_the_cause(start_node, tmp_path, case):
+def test_fault_stops_node_and_cli_at_start_naming_the_cause(start_node, tmp_path, capsys, case):
     f = CASES[case](tmp_path)
     node_args, cli_args = ['-p', f'model_path:={f["model"]}'], ['--model', str(f['model'])]
     if f['labels']:
@@ -97,22 +101,22 @@ def test_fault_stops_node_and_cli_at_start_naming_the_cause(start_node, tmp_path
         node_args += ['-p', f'num_threads:={f["threads"]}']
         cli_args += ['--threads', f['threads']]
     node = start_node(NODE, '-r', '__node:=my_classifier', *node_args, name='classifier')
-    result = classify_cli(*cli_args)  # while the node starts
+    status, out, err = classify_cli(capsys, *cli_args)  # while the node starts
     assert node.proc.wait(60) == 1
     log = node.log()
     reasons = [line for line in log.splitlines() if line.startswith('[my_classifier] cannot start: ')]
     assert len(reasons) == 1 and f['message'] in reasons[0], log
     assert 'Traceback' not in log, log
-    assert result.returncode == 2 and f['cli'] in result.stderr, result.stderr
-    assert 'Traceback' not in result.stderr and result.stdout == '', result.stderr
+    assert status == 2 and f['cli'] in err, err
+    assert 'Traceback' not in err and out == '', err
 
 
-def test_control_the_same_model_with_good_labels_and_threads_starts(start_node):
+def test_control_the_same_model_with_good_labels_and_threads_starts(start_node, capsys):
     """The faults above are faults: the small model with a matching labels file and 2 threads works."""
     node = start_node(NODE, '-p', f'model_path:={SMALL}', '-p', f'label_path:={LABELS4}', '-p', 'num_threads:=2',
                       name='classifier')
-    result = classify_cli('--model', SMALL, '--labels', str(LABELS4), '--threads', '2', '--n', '4')
-    assert result.returncode == 0 and result.stdout.count(': ') == 4, result.stderr
+    status, out, err = classify_cli(capsys, '--model', SMALL, '--labels', str(LABELS4), '--threads', '2', '--n', '4')
+    assert status == 0 and out.count(': ') == 4, err
     assert node.wait_for_log('4 classes, input [1, 8, 8, 3] float32, 2 thread(s)', 60), node.log()
     assert node.proc.poll() is None
 
