@@ -3,6 +3,7 @@ import json
 import os
 import re
 import time
+import urllib.request
 from pathlib import Path
 
 from conftest import DEFAULT_MODEL, fixture_model, PHOTOS
@@ -75,6 +76,14 @@ class RunLog:
                          f'{count} results of {node} after {since}')
 
 
+def control_page(url):
+    """Names of the cameras and of the vision services with results that the control page's status shows."""
+    with urllib.request.urlopen(url + 'status.json', timeout=10) as response:
+        status = json.load(response)
+    return ({c['name'] for c in status['cameras']},
+            {v['name'] for v in status['classifiers'] if v['classifications']})
+
+
 def labels(results):
     return {label for _, pairs in results for label, _ in pairs}
 
@@ -83,9 +92,13 @@ def test_run_applies_edits_of_its_config_without_restarting(tmp_path, start_node
     monkeypatch.setenv('PYTHONUNBUFFERED', '1')
     config_file = tmp_path / 'robot.json'
     save(config_file, robot())
-    run = start_node('vision_classifier', args=['run', str(config_file), '--echo'], name='run')
+    run = start_node('vision_classifier', args=['run', str(config_file), '--echo', '--web', '127.0.0.1:0'],
+                     name='run')
     log = RunLog(run)
     first = log.wait_results(2)
+    url = log.wait(lambda lines: next((line.split()[-1] for line in lines if line.startswith('control page: ')),
+                                      None), 'the control page')
+    assert control_page(url) == ({'photos'}, {'my_classifier'})
     assert any(confidence < 0.5 for _, pairs in first for _, confidence in pairs)
 
     # a threshold: a parameter of the running node
@@ -131,10 +144,12 @@ def test_run_applies_edits_of_its_config_without_restarting(tmp_path, start_node
     assert labels(log.wait_results(2, 'second', since=now)) <= {'1', '2', '3', '4'}
     assert labels(log.wait_results(2, since=now)) <= COLOR_LABELS
     assert [line for line in log.lines()[added + 1:] if line.startswith(str(config_file))] == []
+    log.wait(lambda _: control_page(url) == ({'photos'}, {'my_classifier', 'second'}), 'second on the page')
 
     # and removing it stops that node
     save(config_file, robot(COLORS))
     removed = log.wait_line('robot.json: removed second')
+    log.wait(lambda _: control_page(url) == ({'photos'}, {'my_classifier'}), 'second gone from the page')
     log.wait_results(3, since=time.time())
     assert sum(line.startswith('[second]') for line in log.lines()[removed:]) <= 1  # one may be in flight
 

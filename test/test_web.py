@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -354,3 +355,42 @@ def test_web_parameters_show_a_ros_topic_camera_too():
     parameters = web_parameters(translate(robot, str(PACKAGES_DIR)))
     assert parameters['image_names'][0] == 'usb'
     assert parameters['image_topics'][0] == '/usb_cam/image_raw/compressed'
+
+
+def test_cameras_added_and_removed_while_serving(tmp_path):
+    """A config edit changes the cameras: a removed camera's streams end and its frames are gone; the page in
+    Chromium rebuilds with the new set."""
+    from vision_classifier.web import WebServer
+    still = cv2.imencode('.jpg', np.full((48, 64, 3), 128, np.uint8))[1].tobytes()
+    web = WebServer('127.0.0.1', 0)
+    web.start()
+    done = threading.Event()
+
+    def camera():  # 10 frames a second to every camera served, as their topics would
+        web.add_camera('first', '/first/image_raw', lambda value: (value, 64, 48))
+        while not done.wait(0.1):
+            for feed in web.cameras.values():
+                feed.put(still, time.time())
+            if len(web.streams) == 2 and 'first' in web.cameras:  # the stream below, and the page's
+                web.remove_camera('first')
+                web.add_camera('second', '/second/image_raw', lambda value: (value, 64, 48))
+    feeder = threading.Thread(target=camera, daemon=True)
+    feeder.start()
+    try:
+        time.sleep(0.2)
+        stream = open_stream(web, 'first')
+        received = b''
+        while b'image/jpeg' not in received:
+            received += stream.recv(65536)
+        html = browse(web.url, tmp_path, '--virtual-time-budget=8000', '--dump-dom').partition('<script')[0]
+        assert 'id="camera-second"' in html and 'id="camera-first"' not in html, html
+        assert re.search(r'id="camera-second".*?class="size">64x48<', html, re.S), html
+        while not received.endswith(b'\r\n0\r\n\r\n'):  # the removed camera's stream ends: its last chunk
+            received += stream.recv(65536)
+        stream.close()
+        assert status_code(request(web, b'GET /frame/first HTTP/1.1\r\nHost: x\r\n\r\n')) == 404
+        assert status_code(request(web, b'GET /frame/second HTTP/1.1\r\nHost: x\r\n\r\n')) == 200
+    finally:
+        done.set()
+        feeder.join()
+        web.stop()

@@ -8,6 +8,8 @@ import urllib.request
 import cv2
 import numpy as np
 from builtin_interfaces.msg import Time
+from rclpy.parameter import Parameter
+from rclpy.parameter_client import AsyncParameterClient
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
@@ -108,3 +110,33 @@ def test_the_page_shows_more_cameras_than_browsers_stream_as_snapshots(start_nod
     html = browse(url_of(node), tmp_path, '--virtual-time-budget=8000', '--dump-dom').partition('<script')[0]
     shown = re.findall(r'id="camera-(\w)".*?data-stream="(\w+)".*?class="size">([^<]*)<', html, re.S)
     assert shown == [(n, 'true' if i < 4 else 'false', '160x120') for i, n in enumerate(names)]
+
+
+def test_topics_and_names_set_at_run_time_change_what_is_shown(ros, start_node):
+    """`ros2 param set` (or `run` after a config edit): the page follows; names that do not match are refused."""
+    node = start_node(NODE, '-p', 'port:=0', '-p', 'image_topics:=[/a/image_raw]', '-p', 'image_names:=[a]',
+                      '-p', 'classification_topics:=[/v/classifications]', name='web')
+    url = url_of(node)
+    params = AsyncParameterClient(ros.node, 'web')
+    assert params.wait_for_services(timeout_sec=30)
+
+    def set_atomically(**values):
+        future = params.set_parameters_atomically([Parameter(k, value=v) for k, v in values.items()])
+        assert ros.spin_until(future.done)
+        return future.result().result
+
+    def shown():
+        status = json.load(urllib.request.urlopen(url + 'status.json', timeout=10))
+        return ([(c['name'], c['topic']) for c in status['cameras']],
+                [(v['name'], v['topic']) for v in status['classifiers']])
+    assert shown() == ([('a', '/a/image_raw')], [('/v/classifications', '/v/classifications')])
+    assert set_atomically(image_topics=['/a/image_raw', '/b/image'], image_names=['a', 'b']).successful
+    assert shown() == ([('a', '/a/image_raw'), ('b', '/b/image')], [('/v/classifications', '/v/classifications')])
+    reliable = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
+    publisher = ros.node.create_publisher(Image, '/b/image', reliable)
+    assert ros.wait_for_subscriber(publisher)  # the new topic is subscribed
+    refused = set_atomically(image_names=['a', 'b', 'c'])
+    assert not refused.successful and refused.reason == 'image_names has 3 entries, image_topics 2', refused.reason
+    assert set_atomically(image_topics=['/b/image'], image_names=['b'], classification_topics=['']).successful
+    assert shown() == ([('b', '/b/image')], [])
+    assert node.stop() == 0

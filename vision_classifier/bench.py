@@ -75,8 +75,9 @@ def add_arguments(parser):
     parser.add_argument('--plot', default='bench_latency.png', help='latency plot (PNG); empty: none '
                         '(default: %(default)s)')
     parser.add_argument('--fastdds-profile', default=None, metavar='XML',
-                        help='Fast DDS profile for the bench and its processes, set for this distro\'s Fast DDS; "large" for '
-                        'config/fastdds_large_images.xml, "none" for Fast DDS defaults (default: the environment\'s)')
+                        help='Fast DDS profile for the bench and its processes, set for this distro\'s Fast DDS; '
+                        '"large" for config/fastdds_large_images.xml, "none" for Fast DDS defaults (default: the '
+                        'environment\'s)')
 
 
 # --- small helpers

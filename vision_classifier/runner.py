@@ -131,12 +131,12 @@ def run(plan, frames=0, duration=0.0, echo=print, args=None, echo_period=1.0, co
 
     With `config_path`, edits of that file are applied while running: `load_config()` gives the new Plan (or None
     for a config with problems, which it reports); see LiveConfig. With `web` = (host, port), a web node serves the
-    control page too (for the nodes of the config it started with)."""
+    control page too, following the config's edits."""
     stop = threading.Event()
     previous = _catch_stop_signals(stop)
     context = rclpy.Context()
     rclpy.init(args=args, context=context)
-    nodes, threads, failures, live = [], [], [], None
+    nodes, threads, failures, live, web_node = [], [], [], None, None
     try:
         for spec in plan.nodes:
             nodes.append(create_node(spec, context))
@@ -144,12 +144,13 @@ def run(plan, frames=0, duration=0.0, echo=print, args=None, echo_period=1.0, co
         nodes.append(watcher.node)
         if web:
             from .web_node import create_web_node
-            nodes.append(create_web_node(plan, *web, context=context))
-            print(f'control page: {nodes[-1].server.url}', flush=True)
+            web_node = create_web_node(plan, *web, context=context)
+            nodes.append(web_node)
+            print(f'control page: {web_node.server.url}', flush=True)
         threads.extend(NodeThread(node, stop, failures) for node in nodes)
         if config_path:
             live = LiveConfig(config_path, load_config, plan, threads, watcher,
-                              lambda node: NodeThread(node, stop, failures))
+                              lambda node: NodeThread(node, stop, failures), web_node)
         print(f'running {len(plan.nodes)} node(s): {", ".join(s.name for s in plan.nodes)} (Ctrl-C to stop)',
               flush=True)
         deadline = time.monotonic() + duration if duration > 0 else None
@@ -210,10 +211,11 @@ class LiveConfig:
     then applies reconfigure.diff to the running nodes: parameters set (a model swapped by its classifier), nodes
     added, removed or replaced, the others untouched. Each change is logged in one line."""
 
-    def __init__(self, path, load_config, plan, threads, watcher, spin):
+    def __init__(self, path, load_config, plan, threads, watcher, spin, web_node=None):
         self.path, self.load_config, self.plan = Path(path), load_config, plan
         self.threads, self.watcher = threads, watcher  # `threads`: run()'s NodeThreads, kept current
         self.spin = spin  # node -> its NodeThread
+        self.web_node = web_node
         self.text = self._read()
         try:
             self.watch = FileWatch(path)
@@ -295,11 +297,25 @@ class LiveConfig:
             applied[spec.name] = spec
             self._log_lines(changes, spec.name)
         self.plan = dataclasses.replace(new, nodes=[applied[spec.name] for spec in new.nodes if spec.name in applied])
-        watcher = next(t for t in self.threads if t.node is self.watcher.node)
-        watcher.stop()  # its subscriptions change only while it does not spin
-        self.threads.remove(watcher)
-        self.watcher.follow(self.plan)
-        self._start(self.watcher.node)
+        self._paused(self.watcher.node, lambda: self.watcher.follow(self.plan))
+        if self.web_node is not None:
+            self._paused(self.web_node, self._show_on_web)
+
+    def _paused(self, node, change):
+        """change() while `node` does not spin: its subscriptions change."""
+        thread = next(t for t in self.threads if t.node is node)
+        thread.stop()
+        self.threads.remove(thread)
+        change()
+        self._start(node)
+
+    def _show_on_web(self):
+        from .web_node import SHOWN, web_parameters
+        values = web_parameters(self.plan)
+        result = self.web_node.set_parameters_atomically(
+            [typed_parameter(self.web_node, name, values.get(name, [])) for name in SHOWN])
+        if not result.successful:
+            log(f'{self.path}: control page not changed: {result.reason}')
 
     def _log_lines(self, changes, name):
         for line in changes.lines_of(name):

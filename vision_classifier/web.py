@@ -154,7 +154,8 @@ class _Counted:
 
 class WebServer:
     """The page, `/status.json`, `/stream/<camera>` (MJPEG) and `/frame/<camera>` (newest JPEG), served by aiohttp
-    on its own thread and event loop. add_camera/add_classifier before start()."""
+    on its own thread and event loop. Cameras and vision services may be added and removed while it serves (the
+    dicts are replaced, never changed, so the server's thread reads a consistent set)."""
 
     def __init__(self, host='127.0.0.1', port=8080, max_streams=MAX_STREAMS, max_connections=MAX_CONNECTIONS,
                  send_timeout=SEND_TIMEOUT, title='vision_classifier'):
@@ -172,12 +173,28 @@ class WebServer:
         self._open = 0         # open connections
 
     def add_camera(self, name, topic, encode):
-        feed = self.cameras[name] = CameraFeed(name, topic, encode)
+        feed = CameraFeed(name, topic, encode)
+        if self.loop is not None:
+            feed.notify = self._notify_threadsafe
+        self.cameras = {**self.cameras, name: feed}
         return feed
 
     def add_classifier(self, name, topic):
-        feed = self.classifiers[name] = ResultFeed(name, topic)
+        feed = ResultFeed(name, topic)
+        self.classifiers = {**self.classifiers, name: feed}
         return feed
+
+    def remove_camera(self, name):
+        """Its streams end; its frames are no longer served."""
+        feed = self.cameras.get(name)
+        self.cameras = {n: f for n, f in self.cameras.items() if n != name}
+        if feed is not None:
+            feed.notify = None
+            if self.loop is not None and not self._stopping:
+                self._notify_threadsafe(feed, always=True)
+
+    def remove_classifier(self, name):
+        self.classifiers = {n: f for n, f in self.classifiers.items() if n != name}
 
     @property
     def url(self):
@@ -251,8 +268,8 @@ class WebServer:
         await self._runner.server.shutdown(1.0)
         await self._runner.cleanup()
 
-    def _notify_threadsafe(self, feed):
-        if feed.name in self._waiters:  # someone waits for this camera's next frame
+    def _notify_threadsafe(self, feed, always=False):
+        if always or feed.name in self._waiters:  # someone waits for this camera's next frame
             try:
                 self.loop.call_soon_threadsafe(self._wake, feed.name)
             except RuntimeError:  # the loop has just closed: nobody waits any more
@@ -318,7 +335,7 @@ class WebServer:
         try:
             await response.prepare(request)
             seen = 0
-            while not self._stopping:
+            while not self._stopping and self.cameras.get(feed.name) is feed:
                 transport = request.transport
                 if transport is None or transport.is_closing():
                     break
@@ -374,7 +391,7 @@ h1 { font-size: 20px; margin: 0 0 12px; } h2 { font-size: 15px; margin: 0 0 6px;
 const pageStreams = {page_streams};
 const ms = s => s === null ? '-' : (s * 1000).toFixed(0) + ' ms';
 const esc = s => String(s).replace(/[&<>"']/g, c => '&#' + c.charCodeAt(0) + ';');
-let built = false;
+let builtFor = null;  // the camera set the page shows
 
 function stats(s) {
   const stale = s.age !== null && s.age > Math.max(2, s.rate > 0 ? 3 / s.rate : 5);
@@ -394,7 +411,11 @@ function build(status) {
     img.addEventListener('error', () => reload(img, 2000));   // e.g. refused (503) or dropped: try again
     if (img.dataset.stream === 'false') img.addEventListener('load', () => reload(img, 200));  // snapshots
   }
-  built = true;
+  builtFor = cameraSet(status);
+}
+
+function cameraSet(status) {
+  return JSON.stringify(status.cameras.map(c => [c.name, c.topic]));
 }
 
 function reload(img, delay) {
@@ -408,7 +429,7 @@ function shown(img) {
 }
 
 function update(status) {
-  if (!built) build(status);
+  if (builtFor !== cameraSet(status)) build(status);  // first, and after a config edit
   for (const c of status.cameras) {
     const card = document.getElementById('camera-' + c.name);
     if (!card) continue;

@@ -5,6 +5,7 @@ import sys
 
 import cv2
 import numpy as np
+from rcl_interfaces.msg import SetParametersResult
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile
@@ -17,6 +18,7 @@ from .ros_common import declare_typed, describe, image_qos, QOS_RELIABILITY, run
 from .web import MAX_STREAMS, SEND_TIMEOUT, WebServer
 
 JPEG_QUALITY = 80
+SHOWN = ('image_topics', 'image_names', 'classification_topics', 'classification_names')  # settable at run time
 
 
 def web_parameters(plan, host='127.0.0.1', port=8080):
@@ -75,44 +77,67 @@ class WebNode(Node):
     def __init__(self, node_name=NODE_NAME, **kwargs):
         super().__init__(node_name, **kwargs)
         self.server = None  # destroy_node() may come after a failed start
-        p = self._declare_parameters()
-        cameras = self._pairs(p, 'image')
-        classifiers = self._pairs(p, 'classification')
+        self.p = p = self._declare_parameters()
         self.server = WebServer(p['host'], p['port'], max_streams=p['max_streams'], send_timeout=p['send_timeout'])
-        encode_image = jpeg_of_image(p['max_image_bytes'])
-        qos = image_qos(p['qos_reliability'])
-        self.topic_subscriptions = []
-        for name, topic in cameras:
-            compressed = topic.rstrip('/').endswith('/compressed')
-            feed = self.server.add_camera(name, topic, jpeg_of_compressed if compressed else encode_image)
-            self.topic_subscriptions.append(self.create_subscription(
-                CompressedImage if compressed else Image, topic,
-                lambda msg, feed=feed: feed.put(msg, stamp_seconds(msg.header)), qos))
-        results_qos = QoSProfile(depth=1, reliability=QOS_RELIABILITY['best_effort'])
-        for name, topic in classifiers:
-            feed = self.server.add_classifier(name, topic)
-            self.topic_subscriptions.append(self.create_subscription(
-                Classifications, topic, lambda msg, feed=feed: feed.put(
-                    [(c.class_name, c.confidence) for c in msg.classifications], stamp_seconds(msg.header)),
-                results_qos))
+        self.encode_image = jpeg_of_image(p['max_image_bytes'])
+        self.image_qos = image_qos(p['qos_reliability'])
+        self.shown = {}  # (kind, name) -> (topic, subscription)
+        self._show(self._pairs(p, 'image'), self._pairs(p, 'classification'))
+        self.add_on_set_parameters_callback(self._on_set_parameters)
         try:
             self.server.start()
         except OSError as e:
             raise StartupError(f'cannot serve on {p["host"]}:{p["port"]}: {e.strerror or e}') from None
-        self.get_logger().info(f'control page on {self.server.url} ({len(cameras)} camera(s), '
-                               f'{len(classifiers)} vision service(s))')
+        self.get_logger().info(f'control page on {self.server.url} ({len(self.server.cameras)} camera(s), '
+                               f'{len(self.server.classifiers)} vision service(s))')
+
+    def _show(self, cameras, classifiers):
+        """Serve these (name, topic) pairs: subscriptions and feeds of others are dropped, new ones made."""
+        wanted = {('image', name): topic for name, topic in cameras}
+        wanted.update({('classification', name): topic for name, topic in classifiers})
+        for key in [key for key, (topic, _) in self.shown.items() if wanted.get(key) != topic]:
+            _, subscription = self.shown.pop(key)
+            self.destroy_subscription(subscription)
+            (self.server.remove_camera if key[0] == 'image' else self.server.remove_classifier)(key[1])
+        for (kind, name), topic in wanted.items():
+            if (kind, name) not in self.shown:
+                self.shown[kind, name] = (topic, (self._subscribe_image if kind == 'image' else
+                                                  self._subscribe_results)(name, topic))
+
+    def _subscribe_image(self, name, topic):
+        compressed = topic.rstrip('/').endswith('/compressed')
+        feed = self.server.add_camera(name, topic, jpeg_of_compressed if compressed else self.encode_image)
+        return self.create_subscription(CompressedImage if compressed else Image, topic,
+                                        lambda msg: feed.put(msg, stamp_seconds(msg.header)), self.image_qos)
+
+    def _subscribe_results(self, name, topic):
+        feed = self.server.add_classifier(name, topic)
+        return self.create_subscription(
+            Classifications, topic,
+            lambda msg: feed.put([(c.class_name, c.confidence) for c in msg.classifications],
+                                 stamp_seconds(msg.header)),
+            QoSProfile(depth=1, reliability=QOS_RELIABILITY['best_effort']))
+
+    def _on_set_parameters(self, params):
+        """Topics and names may change while it serves (`run` sets them after a config edit)."""
+        values = dict(self.p, **{p.name: p.value for p in params if p.name in SHOWN})
+        try:
+            cameras, classifiers = self._pairs(values, 'image'), self._pairs(values, 'classification')
+        except StartupError as e:
+            return SetParametersResult(successful=False, reason=str(e))
+        self.p = values
+        self._show(cameras, classifiers)
+        return SetParametersResult(successful=True)
 
     def _declare_parameters(self):
         strings = Parameter.Type.STRING_ARRAY
         specs = [
             ('host', '127.0.0.1', describe('Address to serve on; 0.0.0.0: every interface.', read_only=True)),
             ('port', 8080, describe('TCP port; 0: any free port.', read_only=True, int_range=(0, 65535))),
-            ('image_topics', strings, describe('Image (or .../compressed CompressedImage) topics shown live.',
-                                               read_only=True)),
-            ('image_names', strings, describe('Their display names; empty: the topics.', read_only=True)),
-            ('classification_topics', strings, describe('Classifications topics shown.', read_only=True)),
-            ('classification_names', strings, describe('Their display names; empty: the topics.',
-                                                       read_only=True)),
+            ('image_topics', strings, describe('Image (or .../compressed CompressedImage) topics shown live.')),
+            ('image_names', strings, describe('Their display names; empty: the topics.')),
+            ('classification_topics', strings, describe('Classifications topics shown.')),
+            ('classification_names', strings, describe('Their display names; empty: the topics.')),
             ('max_streams', MAX_STREAMS, describe('Concurrent MJPEG streams; more are refused (503).',
                                                   read_only=True, int_range=(1, 1000))),
             ('send_timeout', SEND_TIMEOUT, describe('Seconds a stream client may take no frame before it is dropped.',
