@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -53,24 +55,48 @@ def test_16_bit_encodings_keep_the_high_byte_in_either_byte_order(bigendian):
     np.testing.assert_array_equal(image.pixels, pixels)
 
 
-@pytest.mark.parametrize('fields,message', [
-    (('nv12', 4, 6, 6, 0, bytes(36)), "encoding 'nv12' not supported"),
-    (('yuv422', 4, 5, 10, 0, bytes(40)), 'width 5 is odd: yuv422 packs pixels in pairs'),
-    (('yuv422_yuy2', 4, 4, 7, 0, bytes(28)), r'step 7 is less than width\*2 = 8'),
-    (('yuyv', 4, 4, 8, 0, bytes(31)), 'data has 31 bytes'),
-    (('bayer_rggb8', 1, 4, 4, 0, bytes(4)), 'bayer_rggb8 needs at least 2x2 pixels'),
-    (('bayer_grbg8', 60000, 60000, 60000, 0, bytes(10)), 'over max_image_bytes'),
-    (('', 4, 5, 15, 0, bytes(60)), 'encoding empty not supported'),
-    (('rgb8', 0, 5, 15, 0, b''), 'width and height must be positive'),
-    (('rgb8', 4, 5, 14, 0, bytes(56)), r'step 14 is less than width\*3 = 15'),
-    (('rgb8', 4, 5, 15, 0, bytes(59)), 'data has 59 bytes, but step\\*height = 15\\*4 = 60'),
-    (('rgb8', 4, 5, 15, 0, bytes(61)), 'data has 61 bytes'),
-    (('rgb8', 100000, 100000, 300000, 0, bytes(10)), 'over max_image_bytes'),
-    (('mono16', 2, 2, 5, 0, bytes(10)), 'step 5 is odd'),
+SUPPORTED_TEXT = ('rgb8, bgr8, rgba8, bgra8, mono8, 8UC1, 8UC3, 8UC4, rgb16, bgr16, rgba16, bgra16, mono16, 16UC1, '
+                  '16UC3, yuv422, uyvy, yuv422_yuy2, yuyv, bayer_rggb8, bayer_bggr8, bayer_gbrg8, bayer_grbg8')
+
+
+@pytest.mark.parametrize('fields,kind,message', [
+    (('nv12', 4, 6, 6, 0, bytes(36)), 'encoding', f"encoding 'nv12' not supported (supported: {SUPPORTED_TEXT})"),
+    (('', 4, 5, 15, 0, bytes(60)), 'encoding', f'encoding empty not supported (supported: {SUPPORTED_TEXT})'),
+    (('x' * 40, 2, 2, 6, 0, bytes(12)), 'encoding',
+     f"encoding '{'x' * 40}' not supported (supported: {SUPPORTED_TEXT})"),
+    (('y' * 41, 2, 2, 6, 0, bytes(12)), 'encoding',
+     f"encoding '{'y' * 40}'... not supported (supported: {SUPPORTED_TEXT})"),
+    (('yuv422', 4, 5, 10, 0, bytes(40)), 'size',
+     'width 5 is odd: yuv422 packs pixels in pairs (4 bytes for 2 pixels)'),
+    (('yuv422_yuy2', 4, 4, 7, 0, bytes(28)), 'step', 'step 7 is less than width*2 = 8 bytes for yuv422_yuy2'),
+    (('yuyv', 4, 4, 8, 0, bytes(31)), 'data_length', 'data has 31 bytes, but step*height = 8*4 = 32'),
+    (('bayer_rggb8', 1, 4, 4, 0, bytes(4)), 'size', 'size 4x1: bayer_rggb8 needs at least 2x2 pixels'),
+    (('bayer_grbg8', 60000, 60000, 60000, 0, bytes(10)), 'too_large',
+     'claimed size 60000x60000 = 3600000000 bytes is over max_image_bytes 67108864'),
+    (('rgb8', 0, 5, 15, 0, b''), 'size', 'size 5x0: width and height must be positive'),
+    (('rgb8', 4, 0, 0, 0, b''), 'size', 'size 0x4: width and height must be positive'),
+    (('rgb8', 4, 5, 14, 0, bytes(56)), 'step', 'step 14 is less than width*3 = 15 bytes for rgb8'),
+    (('rgb8', 4, 5, 15, 0, bytes(59)), 'data_length', 'data has 59 bytes, but step*height = 15*4 = 60'),
+    (('rgb8', 4, 5, 15, 0, bytes(61)), 'data_length', 'data has 61 bytes, but step*height = 15*4 = 60'),
+    (('rgb8', 100000, 100000, 300000, 0, bytes(10)), 'too_large',
+     'claimed size 300000x100000 = 30000000000 bytes is over max_image_bytes 67108864'),
+    (('mono8', 2, 5, 5, 0, bytes(10), 9), 'too_large', 'claimed size 5x2 = 10 bytes is over max_image_bytes 9'),
+    (('mono16', 2, 2, 5, 0, bytes(10)), 'step', 'step 5 is odd for 16-bit encoding mono16'),
 ])
-def test_bad_fields_name_the_fault(fields, message):
-    with pytest.raises(ImageError, match=message):
+def test_bad_fields_name_the_fault(fields, kind, message):
+    with pytest.raises(ImageError) as error:
         decode(*fields)
+    assert (error.value.kind, str(error.value)) == (kind, message)
+
+
+def test_a_claimed_size_of_exactly_max_bytes_is_accepted():
+    assert decode('mono8', 2, 5, 5, 0, bytes(10), 10).pixels.shape == (2, 5, 1)
+
+
+def test_decoded_images_are_immutable():
+    image = decode('rgb8', 1, 1, 3, 0, bytes(3))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        image.order = 'bgr'
 
 
 def test_encode_fields_round_trips():
@@ -78,6 +104,10 @@ def test_encode_fields_round_trips():
     height, width, step, data = encode_fields(pixels)
     np.testing.assert_array_equal(decode('rgb8', height, width, step, 0, data).pixels, pixels)
     assert set(ENCODINGS) >= {'rgb8', 'bgr8', 'rgba8', 'bgra8', 'mono8'}
+    grey = rgb_image()[:, :, 0]
+    height, width, step, data = encode_fields(grey, 'mono8')
+    assert (height, width, step) == (4, 5, 5)
+    np.testing.assert_array_equal(decode('mono8', height, width, step, 0, data).pixels[:, :, 0], grey)
 
 
 # Known colours, converted forward by hand (BT.601 studio range, as V4L2 cameras send YUV; a Bayer mosaic sampled
@@ -161,3 +191,19 @@ def test_every_encoding_the_readme_lists_decodes_with_its_layout(encoding):
     image = decode(encoding, height, width, step, 1 if depth == 2 else 0, data)
     assert image.order == order and image.pixels.shape == (height, width, channels)
     np.testing.assert_array_equal(image.pixels, values)
+
+
+BYTES_PER_PIXEL = {**{name: channels * depth for name, (channels, depth, _) in README_ENCODINGS.items()},
+                   'yuv422': 2, 'uyvy': 2, 'yuv422_yuy2': 2, 'yuyv': 2,
+                   'bayer_rggb8': 1, 'bayer_bggr8': 1, 'bayer_gbrg8': 1, 'bayer_grbg8': 1}
+
+
+@pytest.mark.parametrize('encoding', sorted(BYTES_PER_PIXEL))
+def test_the_least_step_is_width_times_bytes_per_pixel_at_the_smallest_size(encoding):
+    height, width = (2, 2) if encoding in CONVERTED else (1, 1)  # 2x2: a Bayer cell or two YUV 4:2:2 pixel pairs
+    row = width * BYTES_PER_PIXEL[encoding]
+    image = decode(encoding, height, width, row, 0, bytes(row * height))
+    assert image.pixels.shape[:2] == (height, width)
+    with pytest.raises(ImageError) as error:
+        decode(encoding, height, width, row - 1, 0, bytes((row - 1) * height))
+    assert error.value.kind == 'step'

@@ -35,6 +35,8 @@ class InputSpec:
         channels = self.shape[1] if self.channels_first else self.shape[3]
         if channels != 3:
             raise InputError(f'input tensor shape {list(self.shape)}: expected 3 colour channels')
+        if not all(d > 0 or d == -1 for d in self.size):
+            raise InputError(f'input tensor shape {list(self.shape)}: expected a positive height and width, or -1')
         if self.dtype not in (np.uint8, np.int8, np.float32):
             raise InputError(f'input tensor type {np.dtype(self.dtype).name}: expected uint8, int8 or float32')
         if self.dtype == np.int8 and not self.scale:
