@@ -105,7 +105,7 @@ def test_encode_fields_round_trips():
     np.testing.assert_array_equal(decode('rgb8', height, width, step, 0, data).pixels, pixels)
     assert set(ENCODINGS) >= {'rgb8', 'bgr8', 'rgba8', 'bgra8', 'mono8'}
     grey = rgb_image()[:, :, 0]
-    height, width, step, data = encode_fields(grey, 'mono8')
+    height, width, step, data = encode_fields(grey)
     assert (height, width, step) == (4, 5, 5)
     np.testing.assert_array_equal(decode('mono8', height, width, step, 0, data).pixels[:, :, 0], grey)
 

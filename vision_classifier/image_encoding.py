@@ -85,8 +85,8 @@ def decode_msg(msg, max_bytes=DEFAULT_MAX_IMAGE_BYTES):
     return decode(msg.encoding, msg.height, msg.width, msg.step, msg.is_bigendian, msg.data, max_bytes)
 
 
-def encode_fields(pixels, encoding='rgb8'):
-    """(height, width, step, data) of an image message for an HxWx3 uint8 array in `encoding`'s channel order."""
+def encode_fields(pixels):
+    """(height, width, step, data) of an image message for an HxW or HxWxC uint8 array, rows packed."""
     pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
     height, width = pixels.shape[:2]
     channels = 1 if pixels.ndim == 2 else pixels.shape[2]

@@ -231,7 +231,7 @@ def image_subscription(node, transport, callback, reliability, depth, callback_g
 
 def image_msg(pixels, encoding, header):
     msg = Image(header=header, encoding=encoding, is_bigendian=0)
-    msg.height, msg.width, msg.step, msg.data = encode_fields(pixels, encoding)
+    msg.height, msg.width, msg.step, msg.data = encode_fields(pixels)
     return msg
 
 
