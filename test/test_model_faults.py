@@ -1,8 +1,8 @@
 """Model and label faults: each stops the classifier node and `classify` at start with one clear line (the node's
 names it as it runs, here `__node:=my_classifier`).
 
-Every case runs through the real `classifier_node` process (exit 1) and the `classify` command in this process
-(exit 2; test_cli.py runs the command's process); both name the cause and print no traceback.
+Every case stops a ClassifierNode and the `classify` command (exit 2), both created in this process, naming the
+cause; four of them run the node's own process too (exit 1, one line, no traceback; test_cli.py runs the command's).
 """
 from pathlib import Path
 
@@ -90,25 +90,57 @@ def classify_cli(capsys, *args):
     return status, out.out, out.err
 
 
-@pytest.mark.parametrize('case', CASES)
-def test_fault_stops_node_and_cli_at_start_naming_the_cause(start_node, tmp_path, capsys, case):
-    f = CASES[case](tmp_path)
-    node_args, cli_args = ['-p', f'model_path:={f["model"]}'], ['--model', str(f['model'])]
+def node_args(f):
+    args = ['-p', f'model_path:={f["model"]}']
     if f['labels']:
-        node_args += ['-p', f'label_path:={f["labels"]}']
+        args += ['-p', f'label_path:={f["labels"]}']
+    if f['threads']:
+        args += ['-p', f'num_threads:={f["threads"]}']
+    return args
+
+
+def start_in_process(ros, f):
+    """ClassifierNode created in this process with the fault's parameters, given as `-p` gives them (strings
+    parsed as YAML); the error it stops with."""
+    import yaml
+    from rclpy.exceptions import ParameterException
+    from rclpy.parameter import Parameter
+    from vision_classifier.classifier_node import ClassifierNode
+    from vision_classifier.ros_common import StartupError
+    overrides = [Parameter('model_path', value=str(f['model']))]
+    if f['labels']:
+        overrides.append(Parameter('label_path', value=str(f['labels'])))
+    if f['threads']:
+        overrides.append(Parameter('num_threads', value=yaml.safe_load(f['threads'])))
+    with pytest.raises((StartupError, ParameterException)) as stopped:
+        ClassifierNode(context=ros.context, parameter_overrides=overrides)
+    return str(stopped.value)
+
+
+@pytest.mark.parametrize('case', CASES)
+def test_fault_stops_node_and_cli_at_start_naming_the_cause(ros, tmp_path, capsys, case):
+    f = CASES[case](tmp_path)
+    assert f['message'] in start_in_process(ros, f)
+    cli_args = ['--model', str(f['model'])]
+    if f['labels']:
         cli_args += ['--labels', str(f['labels'])]
     if f['threads']:
-        node_args += ['-p', f'num_threads:={f["threads"]}']
         cli_args += ['--threads', f['threads']]
-    node = start_node(NODE, '-r', '__node:=my_classifier', *node_args, name='classifier')
-    status, out, err = classify_cli(capsys, *cli_args)  # while the node starts
+    status, out, err = classify_cli(capsys, *cli_args)
+    assert status == 2 and f['cli'] in err, err
+    assert 'Traceback' not in err and out == '', err
+
+
+@pytest.mark.parametrize('case', ['missing_model', 'labels_of_another_model', 'num_threads_0', 'num_threads_text'])
+def test_the_node_process_exits_1_with_one_line_naming_the_cause(start_node, tmp_path, case):
+    """As the cases above (in this process), through the node's own process: exit 1, one line, no traceback."""
+    f = CASES[case](tmp_path)
+    node = start_node(NODE, '-r', '__node:=my_classifier', *node_args(f), name='classifier')
     assert node.proc.wait(60) == 1
     log = node.log()
     reasons = [line for line in log.splitlines() if line.startswith('[my_classifier] cannot start: ')]
     assert len(reasons) == 1 and f['message'] in reasons[0], log
     assert 'Traceback' not in log, log
-    assert status == 2 and f['cli'] in err, err
-    assert 'Traceback' not in err and out == '', err
 
 
 def test_control_the_same_model_with_good_labels_and_threads_starts(start_node, capsys):
