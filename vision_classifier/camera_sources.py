@@ -12,6 +12,7 @@ from .image_files import ImageFileError, list_images, read_rgb
 
 SOURCE_TYPES = ('webcam', 'video_file', 'image_file', 'image_folder', 'fake')
 DEFAULT_FAKE_SIZE = (640, 480)
+FOLDER_CACHE_BYTES = 256 * 2**20  # decoded frames an image_folder camera keeps
 # White, yellow, cyan, green, magenta, red, blue (RGB).
 BARS = np.array([[255, 255, 255], [255, 255, 0], [0, 255, 255], [0, 255, 0],
                  [255, 0, 255], [255, 0, 0], [0, 0, 255]], np.uint8)
@@ -197,12 +198,16 @@ class ImageFileSource(FrameSource):
 
 
 class ImageFolderSource(FrameSource):
-    """The image files of a folder sorted by name, in a loop; the folder is listed again at each loop."""
+    """The image files of a folder sorted by name, in a loop; the folder is listed again at each loop. Frames are
+    kept decoded (up to `cache_bytes`), so that a file is decoded (and libpng warns about it) once per change, not
+    at every loop."""
     kind = 'image_folder'
 
-    def __init__(self, path, width=0, height=0):
+    def __init__(self, path, width=0, height=0, cache_bytes=FOLDER_CACHE_BYTES):
         super().__init__(path, width, height)
         self.files, self.index = [], 0
+        self.cache_bytes = cache_bytes
+        self.decoded = {}  # path -> ((mtime_ns, size, inode), frame), files of the listing only
 
     def open(self):
         if not Path(self.path).is_dir():
@@ -210,18 +215,32 @@ class ImageFolderSource(FrameSource):
         self.files, self.index = list_images(self.path), 0
         if not self.files:
             raise self.error('no image files in the folder')
+        self.decoded = {path: kept for path, kept in self.decoded.items() if path in self.files}
 
-    def _read(self):
+    def read(self):
         if self.index >= len(self.files):
             self.open()
         path = self.files[self.index]
         self.index += 1
         try:
-            return read_rgb(path)
+            stat = os.stat(path)
+            key = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        except OSError:
+            key = None  # gone: read_rgb says so
+        kept = self.decoded.pop(path, None)
+        if kept and kept[0] == key:
+            self.decoded[path] = kept
+            return kept[1]
+        try:
+            frame = resize(read_rgb(path), self.width, self.height)
         except ImageFileError as e:
             if not Path(self.path).is_dir():
                 raise self.error('no such folder') from None
             raise self.error(f'skipped {e}', FrameError) from None
+        frame.flags.writeable = False
+        if key and frame.nbytes + sum(f.nbytes for _, f in self.decoded.values()) <= self.cache_bytes:
+            self.decoded[path] = (key, frame)
+        return frame
 
 
 class FakeSource(FrameSource):
