@@ -98,6 +98,43 @@ def test_bad_input_and_an_unknown_camera_give_clear_errors(node, ros, pipeline, 
     assert my_classifier.get_classifications(photos['coffee.png'], n=1)[0].class_name == 'espresso'
 
 
+def test_a_call_whose_response_is_lost_is_sent_again(node):
+    """As when the service's response writer has not matched a new client yet (ros2/ros2#1253): the first request
+    stays unanswered; the call is sent again, and that answer is the result."""
+    import rclpy
+    from rclpy.callback_groups import ReentrantCallbackGroup
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.task import Future
+    from vision_classifier_msgs.msg import Classification as ClassificationMsg
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    server = rclpy.create_node('lossy', context=context)
+    requests, never = [], Future()
+
+    async def answer(request, response):
+        requests.append(request.n)
+        if len(requests) == 1:
+            await never  # this response is never sent
+        response.success = True
+        response.classifications = [ClassificationMsg(class_name='espresso', confidence=0.5)]
+        return response
+    server.create_service(GetClassifications, '/lossy/get_classifications', answer,
+                          callback_group=ReentrantCallbackGroup())  # the waiting first call holds no lock
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(server)
+    spinner = threading.Thread(target=executor.spin, daemon=True)
+    spinner.start()
+    try:
+        result = VisionClient(node, 'lossy').get_classifications(np.zeros((8, 8, 3), np.uint8), n=3, timeout=5.0)
+        assert result == [Classification('espresso', 0.5)] and requests == [3, 3]
+    finally:
+        never.cancel()
+        executor.shutdown()
+        spinner.join(10)
+        server.destroy_node()
+        rclpy.try_shutdown(context=context)
+
+
 def test_timeouts_name_what_was_awaited(node, ros, photos):
     with pytest.raises(TimeoutError) as error:
         VisionClient(node, 'nobody').get_classifications(photos['coffee.png'], timeout=0.3)

@@ -32,6 +32,9 @@ IMAGE_TYPES = {'sensor_msgs/msg/Image': Image, 'sensor_msgs/msg/CompressedImage'
 POLL_SECONDS = 0.05
 GRACE_SECONDS = 2.0  # a blocking call gives the node's own timeout this long before it gives up itself
 IDLE_EXECUTOR_SECONDS = 2.0  # an executor that runs no poll within this time is taken as not spinning
+# A service call unanswered this long is sent again, then after twice as long, ...: the first response to a new
+# client is lost when the service's response writer has not matched its reader yet (ros2/ros2#1253).
+RESEND_SECONDS = 1.0
 
 
 class VisionServiceError(RuntimeError):
@@ -280,8 +283,9 @@ class VisionClient(_Endpoint):
 
     def _call_poll(self, client, request):
         def poll_for(timeout):
-            """The poll of a service call: send once the service is there, then wait for the answer."""
-            sent = []
+            """The poll of a service call: send once the service is there, again while unanswered; the first
+            answer is the result."""
+            sent, resend_at = [], [0.0]
 
             def on_response(operation, future):
                 response = future.result()
@@ -291,15 +295,22 @@ class VisionClient(_Endpoint):
                 else:
                     operation.finish(error=VisionServiceError(f'{client.srv_name}: {response.error}'))
 
+            def forget_unanswered():
+                for future in sent:
+                    if not future.done():
+                        client.remove_pending_request(future)
+
             def poll(operation):
-                if not sent and client.service_is_ready():
+                if not operation.cleanups:
+                    operation.cleanups.append(forget_unanswered)
+                if time.monotonic() >= resend_at[0] and client.service_is_ready():
                     sent.append(client.call_async(request))
-                    sent[0].add_done_callback(lambda future: on_response(operation, future))
+                    sent[-1].add_done_callback(lambda future: on_response(operation, future))
+                    resend_at[0] = time.monotonic() + RESEND_SECONDS * 2 ** (len(sent) - 1)
                 if operation.expired():
                     if not sent:
                         raise TimeoutError(f'no service {client.srv_name} within {timeout:g} s; '
                                            + _domain_hint(f'the vision service "{self.name}"'))
-                    client.remove_pending_request(sent[0])
                     raise TimeoutError(f'{client.srv_name} did not answer within {timeout:g} s')
             return poll
         return poll_for
