@@ -227,10 +227,10 @@ class ImageFolderSource(FrameSource):
             key = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
         except OSError:
             key = None  # gone: read_rgb says so
-        kept = self.decoded.pop(path, None)
+        kept = self.decoded.get(path)
         if kept and kept[0] == key:
-            self.decoded[path] = kept
             return kept[1]
+        self.decoded.pop(path, None)
         try:
             frame = resize(read_rgb(path), self.width, self.height)
         except ImageFileError as e:

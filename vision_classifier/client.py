@@ -285,7 +285,7 @@ class VisionClient(_Endpoint):
         def poll_for(timeout):
             """The poll of a service call: send once the service is there, again while unanswered; the first
             answer is the result."""
-            sent, resend_at = [], [0.0]
+            sent, resend_at = [], 0.0
 
             def on_response(operation, future):
                 response = future.result()
@@ -301,12 +301,13 @@ class VisionClient(_Endpoint):
                         client.remove_pending_request(future)
 
             def poll(operation):
+                nonlocal resend_at
                 if not operation.cleanups:
                     operation.cleanups.append(forget_unanswered)
-                if time.monotonic() >= resend_at[0] and client.service_is_ready():
+                if time.monotonic() >= resend_at and client.service_is_ready():
                     sent.append(client.call_async(request))
                     sent[-1].add_done_callback(lambda future: on_response(operation, future))
-                    resend_at[0] = time.monotonic() + RESEND_SECONDS * 2 ** (len(sent) - 1)
+                    resend_at = time.monotonic() + RESEND_SECONDS * 2 ** (len(sent) - 1)
                 if operation.expired():
                     if not sent:
                         raise TimeoutError(f'no service {client.srv_name} within {timeout:g} s; '
