@@ -174,8 +174,7 @@ class WebServer:
 
     def add_camera(self, name, topic, encode):
         feed = CameraFeed(name, topic, encode)
-        if self.loop is not None:
-            feed.notify = self._notify_threadsafe
+        feed.notify = self._notify_threadsafe  # nobody waits before start()
         self.cameras = {**self.cameras, name: feed}
         return feed
 
@@ -226,8 +225,6 @@ class WebServer:
             raise OSError(f'web server did not start within {timeout} s')
         if failure:
             raise failure[0]
-        for feed in self.cameras.values():
-            feed.notify = self._notify_threadsafe
 
     def stop(self):
         if self._thread is None or not self._thread.is_alive():
