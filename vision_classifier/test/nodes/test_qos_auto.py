@@ -1,0 +1,92 @@
+"""qos_reliability auto: the classifier and overlay subscribe as their topic's publishers offer, over real DDS."""
+import re
+
+import numpy as np
+import pytest
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import CompressedImage, Image
+from vision_classifier_msgs.msg import Classifications
+
+from support import fixture_model
+from ros_helpers import image_msg
+
+CLASSIFIER = 'vision_classifier.nodes.classifier_node'
+RED = np.zeros((32, 32, 3), np.uint8) + np.uint8([255, 0, 0])
+
+
+def start_classifier(start_node, topic, *params):
+    return start_node(CLASSIFIER, '-r', '__node:=auto_classifier', '-r', f'image:={topic}',
+                      '-p', f'model_path:={fixture_model("float_nhwc_logits.tflite")}', *params, name='classifier')
+
+
+def publisher(ros, msg_type, topic, reliability):
+    return ros.node.create_publisher(msg_type, topic, QoSProfile(depth=1, reliability=reliability))
+
+
+def classified(ros, process, pub):
+    """Publishes frames until the classifier answers one; its results prove the subscription matched."""
+    received = []
+    ros.node.create_subscription(Classifications, '/auto_classifier/classifications', received.append, 10)
+    for i in range(60):
+        pub.publish(image_msg(RED, stamp=(i, 0)))
+        if ros.spin_until(lambda: received, 0.5):
+            return True
+    return False
+
+
+@pytest.mark.parametrize('offered,chosen', [(ReliabilityPolicy.BEST_EFFORT, 'best_effort'),
+                                            (ReliabilityPolicy.RELIABLE, 'reliable')])
+def test_auto_takes_the_reliability_of_the_publishers(ros, start_node, offered, chosen):
+    topic = f'/driver_{chosen}/image_raw'
+    pub = publisher(ros, Image, topic, offered)  # before the node, as a camera driver already running
+    process = start_classifier(start_node, topic)
+    name = re.escape(ros.node.get_name())
+    expected = (rf'{topic}: {chosen} \(qos_reliability auto: '
+                + (r'1 of 1 publisher\(s\) best_effort' if chosen == 'best_effort'
+                   else r'1 publisher\(s\), all reliable')
+                + rf'(: /{name})?\)')  # the node's name when discovery has told it
+    assert process.wait_for_log(f'{topic}: {chosen} (qos_reliability auto'), process.log()
+    assert re.search(expected, process.log()), process.log()
+    assert classified(ros, process, pub), process.log()
+
+
+def test_one_best_effort_publisher_among_reliable_ones_makes_it_best_effort(ros, start_node):
+    from rclpy import create_node
+    topic = '/mixed/image_raw'
+    other = create_node('reliable_camera', context=ros.context)
+    try:
+        other.create_publisher(Image, topic, QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE))
+        pub = publisher(ros, Image, topic, ReliabilityPolicy.BEST_EFFORT)
+        process = start_classifier(start_node, topic)
+        assert process.wait_for_log(f'{topic}: best_effort (qos_reliability auto: 1 of 2 publisher(s) best_effort'), \
+            process.log()
+        assert classified(ros, process, pub), process.log()
+    finally:
+        other.destroy_node()
+
+
+def test_auto_without_a_publisher_takes_reliable_then_a_late_best_effort_one(ros, start_node):
+    process = start_classifier(start_node, '/late/image_raw')
+    assert process.wait_for_log('/late/image_raw: reliable (qos_reliability auto: no sensor_msgs/msg/Image '
+                                'publisher within 5 s: the default; watching for best_effort publishers)', 30), \
+        process.log()
+    pub = publisher(ros, Image, '/late/image_raw', ReliabilityPolicy.BEST_EFFORT)  # a driver started later
+    assert process.wait_for_log('/late/image_raw: best_effort (qos_reliability auto: 1 of 1 publisher(s) '
+                                'best_effort'), process.log()
+    assert classified(ros, process, pub), process.log()
+    assert 'incompatible' not in process.log()
+
+
+def test_a_topic_of_another_type_is_named_with_the_fix(ros, start_node):
+    publisher(ros, CompressedImage, '/jpeg/image', ReliabilityPolicy.BEST_EFFORT)
+    process = start_classifier(start_node, '/jpeg/image')
+    assert process.wait_for_log('/jpeg/image carries sensor_msgs/msg/CompressedImage, not sensor_msgs/msg/Image'), \
+        process.log()
+    assert '"format"' in process.log()
+
+
+def test_a_set_reliability_is_used_as_it_is(ros, start_node):
+    pub = publisher(ros, Image, '/fixed/image_raw', ReliabilityPolicy.BEST_EFFORT)
+    process = start_classifier(start_node, '/fixed/image_raw', '-p', 'qos_reliability:=best_effort')
+    assert classified(ros, process, pub), process.log()
+    assert 'qos_reliability auto' not in process.log()

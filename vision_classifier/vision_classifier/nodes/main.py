@@ -1,0 +1,49 @@
+"""main() of a node, as demo_nodes_py does it: init, spin, a clean exit on Ctrl-C or an external shutdown."""
+import sys
+
+import rclpy
+from rclpy.exceptions import ParameterException
+from rclpy.executors import ExternalShutdownException
+from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
+
+from vision_classifier.core.output import write_line
+
+
+class StartupError(RuntimeError):
+    """A node that cannot start; main() prints the message and exits with status 1."""
+
+
+def run_node(node_class, args=None):
+    """Create and spin `node_class` until Ctrl-C or shutdown; returns the exit code."""
+    try:
+        rclpy.init(args=args)
+    except _rclpy.RCLError as e:  # unparsable --ros-args; rcl has logged the details
+        write_line(f'[{node_class.NODE_NAME}] cannot start: {e}', sys.stderr)
+        return 1
+    node = None
+    try:
+        node = node_class.__new__(node_class)  # then __init__: a failed start still has its name (`__node:=`)
+        node.__init__()
+        rclpy.spin(node)
+    except (StartupError, ParameterException) as e:
+        write_line(f'[{node_name(node, node_class.NODE_NAME)}] cannot start: {e}', sys.stderr)
+        return 1
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except _rclpy.RCLError:
+        if node is None or node.context.ok():
+            raise
+        # a publish that raced Ctrl-C's shutdown of the context
+    finally:
+        if node is not None and getattr(node, 'handle', None) is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+def node_name(node, default):
+    """The name a node runs under (after remapping), or `default` when it got no handle."""
+    try:
+        return node.get_name()
+    except Exception:  # Node.__init__ itself failed
+        return default

@@ -1,0 +1,188 @@
+"""web_node: serves the control page (vision_classifier.web.server) and feeds it the newest image of each camera topic
+and the newest classifications of each vision service. Its callbacks only store a reference: JPEG encoding
+happens in the web server, once per new frame and only while a browser watches."""
+import sys
+
+import cv2
+import numpy as np
+from rcl_interfaces.msg import SetParametersResult
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.qos import QoSProfile
+from sensor_msgs.msg import CompressedImage, Image
+from vision_classifier_msgs.msg import Classifications
+
+from vision_classifier.core.image_encoding import decode_msg
+from vision_classifier.core.output import write_line
+from vision_classifier.core.parameters import WEB
+from vision_classifier.core.preprocess import to_rgb
+from vision_classifier.nodes.image_input import ImageSubscription, QOS_RELIABILITY
+from vision_classifier.nodes.main import run_node, StartupError
+from vision_classifier.nodes.parameters import declare, typed_parameter
+from vision_classifier.web.server import WebServer
+
+JPEG_QUALITY = 80
+SHOWN = tuple(name for name, p in WEB.items() if p.dynamic)  # the topics and names, settable at run time
+
+
+def web_parameters(plan, host='127.0.0.1', port=8080):
+    """The web node's parameters for a translated config: every camera (ros_topic cameras too) and transform
+    camera, every vision service."""
+    cameras, classifiers = list(plan.topic_cameras.items()), []
+    for spec in plan.nodes:
+        if spec.kind == 'camera':
+            cameras.append((spec.name, dict(spec.remappings)['image_raw']))
+        elif spec.kind == 'overlay':
+            cameras.append((spec.name, f'/{spec.name}/image'))
+        elif spec.kind == 'classifier':
+            classifiers.append((spec.name, f'/{spec.name}/classifications'))
+    parameters = {'host': host, 'port': port}
+    for key, pairs in (('image', cameras), ('classification', classifiers)):
+        if pairs:  # an empty list would not be typed as a string array
+            parameters[f'{key}_names'] = [name for name, _ in pairs]
+            parameters[f'{key}_topics'] = [topic for _, topic in pairs]
+    return parameters
+
+
+def stamp_seconds(header):
+    return header.stamp.sec + header.stamp.nanosec * 1e-9
+
+
+def jpeg_of_image(max_bytes):
+    def encode(msg):
+        image = decode_msg(msg, max_bytes)
+        pixels = image.pixels if image.order == 'bgr' else cv2.cvtColor(to_rgb(image.pixels, image.order),
+                                                                         cv2.COLOR_RGB2BGR)
+        return jpeg(pixels)
+    return encode
+
+
+def jpeg_of_compressed(msg):
+    """JPEG data passes through as it is; other formats (png, ...) are decoded and encoded."""
+    data = bytes(msg.data)
+    if data[:3] == b'\xff\xd8\xff':
+        return data, None, None
+    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if pixels is None:
+        raise ValueError(f'compressed image ({msg.format or "no format"}, {len(data)} bytes) cannot be decoded')
+    return jpeg(pixels)
+
+
+def jpeg(bgr):
+    ok, data = cv2.imencode('.jpg', bgr, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    if not ok:
+        raise ValueError(f'cannot encode a {bgr.shape} image as JPEG')
+    return data.tobytes(), bgr.shape[1], bgr.shape[0]
+
+
+class WebNode(Node):
+    NODE_NAME = 'web'
+
+    def __init__(self, node_name=NODE_NAME, **kwargs):
+        super().__init__(node_name, **kwargs)
+        self.server = None  # destroy_node() may come after a failed start
+        self.p = p = declare(self, WEB)
+        self.server = WebServer(p['host'], p['port'], max_streams=p['max_streams'], send_timeout=p['send_timeout'])
+        self.encode_image = jpeg_of_image(p['max_image_bytes'])
+        self.shown = {}  # (kind, name) -> (topic, subscription)
+        self._show(self._pairs(p, 'image'), self._pairs(p, 'classification'))
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+        try:
+            self.server.start()
+        except OSError as e:
+            raise StartupError(f'cannot serve on {p["host"]}:{p["port"]}: {e.strerror or e}') from None
+        self.get_logger().info(f'control page on {self.server.url} ({len(self.server.cameras)} camera(s), '
+                               f'{len(self.server.classifiers)} vision service(s))')
+
+    def _show(self, cameras, classifiers):
+        """Serve these (name, topic) pairs: subscriptions and feeds of others are dropped, new ones made."""
+        wanted = {('image', name): topic for name, topic in cameras}
+        wanted.update({('classification', name): topic for name, topic in classifiers})
+        for key in [key for key, (topic, _) in self.shown.items() if wanted.get(key) != topic]:
+            _, subscription = self.shown.pop(key)
+            if isinstance(subscription, ImageSubscription):
+                subscription.destroy()
+            else:
+                self.destroy_subscription(subscription)
+            (self.server.remove_camera if key[0] == 'image' else self.server.remove_classifier)(key[1])
+        for (kind, name), topic in wanted.items():
+            if (kind, name) not in self.shown:
+                self.shown[kind, name] = (topic, (self._subscribe_image if kind == 'image' else
+                                                  self._subscribe_results)(name, topic))
+
+    def _subscribe_image(self, name, topic):
+        compressed = topic.rstrip('/').endswith('/compressed')
+        feed = self.server.add_camera(name, topic, jpeg_of_compressed if compressed else self.encode_image)
+        return ImageSubscription(self, CompressedImage if compressed else Image, topic,
+                                 lambda msg: feed.put(msg, stamp_seconds(msg.header)), self.p['qos_reliability'],
+                                 depth=1)
+
+    def _subscribe_results(self, name, topic):
+        feed = self.server.add_classifier(name, topic)
+        return self.create_subscription(
+            Classifications, topic,
+            lambda msg: feed.put([(c.class_name, c.confidence) for c in msg.classifications],
+                                 stamp_seconds(msg.header)),
+            QoSProfile(depth=1, reliability=QOS_RELIABILITY['best_effort']))
+
+    def _on_set_parameters(self, params):
+        """Topics and names may change while it serves (`run` sets them after a config edit)."""
+        values = dict(self.p, **{p.name: p.value for p in params if p.name in SHOWN})
+        try:
+            cameras, classifiers = self._pairs(values, 'image'), self._pairs(values, 'classification')
+        except StartupError as e:
+            return SetParametersResult(successful=False, reason=str(e))
+        self.p = values
+        self._show(cameras, classifiers)
+        return SetParametersResult(successful=True)
+
+    def _pairs(self, p, key):
+        topics = [t for t in p[f'{key}_topics'] or [] if t.strip()]
+        names = [n for n in p[f'{key}_names'] or [] if n.strip()] or topics
+        if len(names) != len(topics):
+            raise StartupError(f'{key}_names has {len(names)} entries, {key}_topics {len(topics)}')
+        if len(set(names)) != len(names):
+            raise StartupError(f'{key}_names: names must differ')
+        return list(zip(names, topics))
+
+    def destroy_node(self):
+        if self.server is not None:
+            self.server.stop()
+        super().destroy_node()
+
+
+def create_web_node(plan, host, port, context=None):
+    """The web node of a translated config, for the in-process runner."""
+    return WebNode(context=context, parameter_overrides=[
+        Parameter(key, value=value) for key, value in web_parameters(plan, host, port).items()])
+
+
+class ControlPage:
+    """The control page beside the nodes of `vision_classifier run` (a runner.run.Extra): a web node that follows
+    the config's edits."""
+
+    name = WebNode.NODE_NAME
+
+    def __init__(self, host, port):
+        self.host, self.port = host, port
+
+    def create(self, plan, context):
+        node = create_web_node(plan, self.host, self.port, context)
+        write_line(f'control page: {node.server.url}')
+        return node
+
+    @staticmethod
+    def follow(node, plan):
+        """Show the cameras and vision services of `plan`; the cause if the node refuses them."""
+        values = web_parameters(plan)
+        result = node.set_parameters_atomically(
+            [typed_parameter(node, name, values.get(name, [])) for name in SHOWN])
+        return None if result.successful else result.reason
+
+
+def main(args=None):
+    return run_node(WebNode, args)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
