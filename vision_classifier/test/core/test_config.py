@@ -45,8 +45,8 @@ def test_seed_example_translates_to_named_nodes_and_wiring(packages):
     assert classifier.parameters['model_path'] == f'{packages}/<model-name>/<model-name>.tflite'
     assert classifier.parameters['label_path'] == f'{packages}/<model-name>/labels.txt'
     assert classifier.parameters['num_threads'] == 1
-    assert dict(classifier.remappings) == {'image': '/cam1/image_raw',
-                                           'image/compressed': '/my_classifier/image/compressed'}
+    assert classifier.parameters['cameras'] == ['cam1=/cam1/image_raw'] and classifier.remappings == ()
+    assert classifier.parameters['other_cameras'] == ['overlay_cam=/overlay_cam/image']
     assert classifier.parameters['qos_reliability'] == 'auto'
     camera = plan.node('cam1')
     assert camera.parameters['source_type'] == 'webcam' and camera.parameters['source_path'] == '/dev/video0'
@@ -54,8 +54,41 @@ def test_seed_example_translates_to_named_nodes_and_wiring(packages):
     overlay = plan.node('overlay_cam')
     assert overlay.parameters == {'confidence_threshold': 0.5, 'max_classifications': 1, 'qos_reliability': 'auto'}
     assert dict(overlay.remappings) == {'image': '/cam1/image_raw', 'image/compressed': '/overlay_cam/image/compressed',
-                                        'classifications': '/my_classifier/classifications'}
+                                        'classifications': '/my_classifier/cam1/classifications'}
     assert plan.warnings == []
+
+
+def two_cameras_config():
+    """Issue 15's config: two transform cameras with different sources share one vision service."""
+    step = [{'type': 'classifications', 'attributes': {'classifier_name': 'my_classifier', 'confidence_threshold': 0.1}}]
+    return {'components': [
+        {'name': 'cam1', 'type': 'camera', 'model': 'fake', 'attributes': {}},
+        {'name': 'cam2', 'type': 'camera', 'model': 'fake', 'attributes': {}},
+        {'name': 't1', 'type': 'camera', 'model': 'transform', 'attributes': {'source': 'cam1', 'pipeline': step}},
+        {'name': 't2', 'type': 'camera', 'model': 'transform', 'attributes': {'source': 'cam2', 'pipeline': step}}],
+        'services': [SEED_MLMODEL, {'name': 'my_classifier', 'type': 'vision', 'model': 'mlmodel',
+                                    'attributes': {'mlmodel_name': 'fruit_classifier'}}]}
+
+
+def test_one_vision_service_classifies_the_sources_of_all_its_transform_cameras(packages):
+    plan = translate(two_cameras_config(), packages)
+    classifiers = [n for n in plan.nodes if n.executable == 'classifier_node']
+    assert [n.name for n in classifiers] == ['my_classifier'], 'one node, one model, for both cameras'
+    parameters = classifiers[0].parameters
+    assert parameters['cameras'] == ['cam1=/cam1/image_raw', 'cam2=/cam2/image_raw']
+    assert parameters['other_cameras'] == ['t1=/t1/image', 't2=/t2/image'] and parameters['camera_name'] == 'cam1'
+    assert dict(plan.node('t1').remappings)['classifications'] == '/my_classifier/cam1/classifications'
+    assert dict(plan.node('t2').remappings)['classifications'] == '/my_classifier/cam2/classifications'
+    assert dict(plan.node('t2').remappings)['image'] == '/cam2/image_raw'
+
+
+def test_camera_name_is_the_first_camera_and_transform_cameras_add_theirs(packages):
+    config = two_cameras_config()
+    config['services'][1]['attributes']['camera_name'] = 'cam2'
+    del config['components'][3]
+    parameters = translate(config, packages).node('my_classifier').parameters
+    assert parameters['cameras'] == ['cam2=/cam2/image_raw', 'cam1=/cam1/image_raw']
+    assert parameters['camera_name'] == 'cam2'
 
 
 def test_the_classifier_knows_its_camera_by_name(packages):
@@ -166,19 +199,9 @@ def problems_of(config, packages=None):
     (lambda c: c['components'].append({'type': 'camera', 'model': 'fake'}), 'components[2].name: required'),
     (lambda c: c['services'][1]['attributes'].update(label_confidences={' ': 0.5}),
      'services[1].attributes.label_confidences: expected an object of label: number from 0 to 1'),
-    (lambda c: (c['components'].append({'name': 'cam2', 'type': 'camera', 'model': 'fake'}),
-                c['services'][1]['attributes'].update(camera_name='cam2')),
-     'components[1].attributes.pipeline[0].attributes.classifier_name: vision service "my_classifier" classifies '
-     'camera "cam2" (its camera_name), but this transform camera draws on "cam1"'),
     (lambda c: c['components'].append({'name': 'c2', 'type': 'camera', 'model': 'transform', 'attributes': {
         'source': 'c2', 'pipeline': [{'type': 'classifications', 'attributes': {'classifier_name': 'my_classifier'}}]
     }}), 'components[2].attributes.source: a transform camera cannot be its own source'),
-    (lambda c: c['components'].extend([
-        {'name': 'cam2', 'type': 'camera', 'model': 'fake'},
-        {'name': 'overlay2', 'type': 'camera', 'model': 'transform', 'attributes': {
-            'source': 'cam2', 'pipeline': [{'type': 'classifications',
-                                            'attributes': {'classifier_name': 'my_classifier'}}]}}]),
-     'vision service "my_classifier" would classify cameras cam1, cam2'),
 ])
 def test_each_error_names_its_place(packages, change, problem):
     config = seed_config()
@@ -215,15 +238,15 @@ def test_default_config_translates(default_model):
                                                    'qos_reliability': 'auto'}
     assert dict(plan.node('overlay_cam').remappings) == {
         'image': '/photos/image_raw', 'image/compressed': '/overlay_cam/image/compressed',
-        'classifications': '/my_classifier/classifications'}
+        'classifications': '/my_classifier/photos/classifications'}
     classifier = plan.node('my_classifier').parameters
     assert classifier['model_path'] == f'{PACKAGES_DIR}/efficientnet_lite0/efficientnet_lite0.tflite'
     assert classifier['num_threads'] == 1 and classifier['label_path'] == ''
     assert classifier['max_classifications'] == 5, 'at least the 3 the overlay draws'
     assert classifier.get('default_minimum_confidence', 0.0) == 0.0 and not classifier.get('label_confidences')
     assert classifier['camera_name'] == 'photos' and classifier['qos_reliability'] == 'auto'
-    assert dict(plan.node('my_classifier').remappings) == {
-        'image': '/photos/image_raw', 'image/compressed': '/my_classifier/image/compressed'}
+    assert classifier['cameras'] == ['photos=/photos/image_raw'] and plan.node('my_classifier').remappings == ()
+    assert classifier['other_cameras'] == ['overlay_cam=/overlay_cam/image']
     assert plan.warnings == []
 
 
@@ -236,23 +259,27 @@ def ros_topic_config(camera_attributes, **vision_attributes):
     return config
 
 
-@pytest.mark.parametrize('attributes,expected_input,reliability', [
-    ({'topic': '/usb_cam/image_raw'}, ('image', '/usb_cam/image_raw'), 'auto'),
+@pytest.mark.parametrize('attributes,expected_input,reliability,camera', [
+    ({'topic': '/usb_cam/image_raw'}, ('image', '/usb_cam/image_raw'), 'auto', 'cam1=/usb_cam/image_raw'),
     ({'topic': 'usb_cam/image_raw', 'qos_reliability': 'best_effort'}, ('image', '/usb_cam/image_raw'),
-     'best_effort'),
-    ({'topic': '/usb_cam/image_raw/compressed'}, ('image/compressed', '/usb_cam/image_raw/compressed'), 'auto'),
+     'best_effort', 'cam1=/usb_cam/image_raw qos_reliability=best_effort'),
+    ({'topic': '/usb_cam/image_raw/compressed'}, ('image/compressed', '/usb_cam/image_raw/compressed'), 'auto',
+     'cam1=/usb_cam/image_raw/compressed'),
     ({'topic': '/gst/jpeg', 'format': 'compressed', 'qos_reliability': 'reliable'},
-     ('image/compressed', '/gst/jpeg'), 'reliable'),
-    ({'topic': '/odd/compressed', 'format': 'raw'}, ('image', '/odd/compressed'), 'auto'),
+     ('image/compressed', '/gst/jpeg'), 'reliable', 'cam1=/gst/jpeg qos_reliability=reliable transport=compressed'),
+    ({'topic': '/odd/compressed', 'format': 'raw'}, ('image', '/odd/compressed'), 'auto',
+     'cam1=/odd/compressed transport=raw'),
 ])
-def test_ros_topic_camera_starts_no_node_and_wires_its_topic(packages, attributes, expected_input, reliability):
+def test_ros_topic_camera_starts_no_node_and_wires_its_topic(packages, attributes, expected_input, reliability,
+                                                             camera):
     plan = translate(ros_topic_config(attributes), packages)
     assert [n.name for n in plan.nodes] == ['overlay_cam', 'my_classifier'], 'no camera node for a ROS topic'
-    for node in plan.nodes:
-        quiet = {'image': f'/{node.name}/image', 'image/compressed': f'/{node.name}/image/compressed'}
-        expected = dict(quiet, **dict([expected_input]))
-        assert {k: v for k, v in node.remappings if k.startswith('image')} == expected
-        assert node.parameters['qos_reliability'] == reliability
+    overlay = plan.node('overlay_cam')
+    quiet = {'image': '/overlay_cam/image', 'image/compressed': '/overlay_cam/image/compressed'}
+    assert {k: v for k, v in overlay.remappings if k.startswith('image')} == dict(quiet, **dict([expected_input]))
+    assert overlay.parameters['qos_reliability'] == reliability
+    classifier = plan.node('my_classifier')
+    assert classifier.parameters['cameras'] == [camera] and classifier.parameters['qos_reliability'] == 'auto'
     assert plan.warnings == []
 
 
@@ -260,7 +287,7 @@ def test_ros_topic_camera_as_camera_name_and_the_default_reliability(packages):
     config = ros_topic_config({'topic': '/front/image_raw'}, camera_name='cam1')
     del config['components'][1]
     plan = translate(config, packages, qos_reliability='best_effort')
-    assert dict(plan.node('my_classifier').remappings)['image'] == '/front/image_raw'
+    assert plan.node('my_classifier').parameters['cameras'] == ['cam1=/front/image_raw']
     assert plan.node('my_classifier').parameters['qos_reliability'] == 'best_effort'
 
 

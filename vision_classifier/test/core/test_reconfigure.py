@@ -125,8 +125,10 @@ def test_read_only_parameters_or_wiring_replace_the_node(base):
         attrs(c, 'overlay_cam')['source'] = 'cam2'
     changes, _ = changes_between(base, second_camera)
     assert [s.name for s in changes.add] == ['cam2']
-    assert sorted(s.name for s in changes.replace) == ['my_classifier', 'overlay_cam']
-    assert changes.lines_of('my_classifier') == ['replaced my_classifier (camera_name, remappings changed)']
+    assert [s.name for s in changes.replace] == ['overlay_cam'], 'the classifier keeps its model'
+    assert changes.parameters['my_classifier'] == {
+        'camera_name': 'cam2', 'cameras': ['cam2=/cam2/image_raw'],
+        'other_cameras': ['cam1=/cam1/image_raw', 'overlay_cam=/overlay_cam/image']}
 
 
 def test_nodes_added_removed_and_a_name_that_changes_kind(base):

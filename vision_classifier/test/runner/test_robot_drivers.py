@@ -14,7 +14,7 @@ from std_msgs.msg import Header
 from vision_classifier_msgs.msg import Classifications
 
 from support import DEFAULT_MODEL, EXPECTED_TOP, PHOTOS
-from test_image_encoding import packed_yuv422
+from vision_classifier.bench.frames import yuv422
 
 CONFIG = {
     'components': [
@@ -48,7 +48,7 @@ def test_a_whole_robot_config_with_its_own_jpeg_and_yuv422_drivers(ros, start_no
     config.write_text(json.dumps(CONFIG))
     coffee = cv2.imread(str(PHOTOS / 'coffee.png'))
     jpeg = CompressedImage(format='rgb8; jpeg compressed bgr8', data=cv2.imencode('.jpg', coffee)[1].tobytes())
-    uyvy = packed_yuv422(cv2.cvtColor(coffee, cv2.COLOR_BGR2RGB), 'UYVY')
+    uyvy = yuv422(cv2.cvtColor(coffee, cv2.COLOR_BGR2RGB), 'uyvy').reshape(coffee.shape[0], -1)
     yuv = Image(encoding='yuv422', height=uyvy.shape[0], width=coffee.shape[1], step=uyvy.shape[1],
                 data=uyvy.tobytes())
     drivers = [(ros.node.create_publisher(CompressedImage, '/usb_cam/image_raw/compressed', qos_profile_sensor_data),
@@ -60,7 +60,7 @@ def test_a_whole_robot_config_with_its_own_jpeg_and_yuv422_drivers(ros, start_no
     annotated, health = [], {}
     ros.node.create_subscription(CompressedImage, '/overlay_cam/image/compressed', annotated.append, 10)
     ros.node.create_subscription(DiagnosticArray, '/diagnostics', lambda array: health.update(
-        {status.hardware_id: status for status in array.status}), 10)
+        {status.hardware_id: status for status in array.status if status.name.endswith(': classifier')}), 10)
 
     run = start_node('vision_classifier', name='run', args=('run', str(config)))
     for i in range(300):

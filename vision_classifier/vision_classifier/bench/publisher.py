@@ -22,10 +22,10 @@ def publisher(topic, seconds, fps, size, encoding):
     try:
         pub = node.create_publisher(msg_class(message_type(encoding)), topic,
                                     QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE))
-        deadline = time.monotonic() + 30.0
+        deadline = time.monotonic() + 120.0
         while pub.get_subscription_count() == 0:
             if time.monotonic() > deadline:
-                write_line(f'no subscriber on {topic} within 30 s', sys.stderr)
+                write_line(f'no subscriber on {topic} within 120 s', sys.stderr)
                 return 1
             time.sleep(0.05)
         msg = frame_msg(bench_frame(*size), encoding, Header(frame_id='bench_camera'))

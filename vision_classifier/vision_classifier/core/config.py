@@ -8,10 +8,10 @@ import difflib
 import json
 import math
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vision_classifier.core.camera_inputs import CameraInput, NAME as NODE_NAME, TOPIC as TOPIC_NAME
 from vision_classifier.core.camera_sources import SOURCE_TYPES
 from vision_classifier.core.parameters import CAMERA, CLASSIFIER, QOS_CHOICES, TRANSPORTS
 from vision_classifier.core.paths import resolve_path
@@ -31,8 +31,6 @@ DEFAULT_MAX_CLASSIFICATIONS = 5
 # Ranges the nodes declare for these parameters: checked here to name the place in the config
 NODE_LIMITS = {name: CAMERA[name].range for name in ('width', 'height', 'frame_rate')}
 NODE_LIMITS['num_threads'] = CLASSIFIER['num_threads'].range
-NODE_NAME = re.compile(r'[A-Za-z][A-Za-z0-9_]{0,199}')  # ROS takes topics (/<name>/...) of up to 247 characters
-TOPIC_NAME = re.compile(r'/?[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*')
 KNOWN = {
     'tflite_cpu': {'model_path', 'label_path', 'num_threads'},
     'vision': {'mlmodel_name', 'default_minimum_confidence', 'label_confidences', 'label_path',
@@ -452,7 +450,7 @@ def _overlay(reader, name, where, attrs, world, classifier_sources):
     if image_format == 'compressed':
         parameters['image_transport'] = 'compressed'
     remappings = input_remappings(name, topic, image_format) + (
-        ('classifications', f'/{classifier}/classifications'),)
+        ('classifications', f'/{classifier}/{source}/classifications'),)
     return NodeSpec(name, 'overlay_node', parameters, remappings)
 
 
@@ -491,34 +489,36 @@ def _classifier(reader, name, where, attrs, world, classifier_sources, origins):
     wanted = [reader.get(attrs, at, 'max_classifications', 'integer', default=DEFAULT_MAX_CLASSIFICATIONS)]
     wanted += [m for _, _, m in classifier_sources.get(name, [])]
     parameters['max_classifications'] = 0 if min(wanted) <= 0 else max(wanted)
-    camera = _classifier_camera(reader, name, at, attrs, world, classifier_sources)
-    topic, image_format, reliability = world.inputs.get(camera, (None, 'raw', world.reliability))
-    parameters['qos_reliability'] = reliability
-    if camera is not None:
-        parameters['camera_name'] = camera  # as get_classifications_from_camera names it
-    if image_format == 'compressed':
-        parameters['image_transport'] = 'compressed'
-    return NodeSpec(name, 'classifier_node', parameters, input_remappings(name, topic, image_format))
+    cameras = _classifier_cameras(reader, name, at, attrs, world, classifier_sources)
+    parameters['qos_reliability'] = world.reliability
+    if cameras:
+        parameters['cameras'] = [_camera_input(camera, world).entry for camera in cameras]
+    if cameras:
+        parameters['camera_name'] = cameras[0]  # its default camera, for get_classifications_from_camera
+    others = [_camera_input(camera, world).entry for camera in sorted(world.inputs) if camera not in cameras]
+    if others:
+        parameters['other_cameras'] = others
+    return NodeSpec(name, 'classifier_node', parameters, () if cameras else input_remappings(name))
 
 
-def _classifier_camera(reader, name, at, attrs, world, classifier_sources):
-    """The classifier's camera: `camera_name`, else the source of the transform cameras that use it, else None."""
+def _camera_input(camera, world):
+    """The CameraInput of a camera of the config, as a classifier subscribes it."""
+    topic, image_format, reliability = world.inputs[camera]
+    return CameraInput(camera, topic, image_format, '' if reliability == world.reliability else reliability)
+
+
+def _classifier_cameras(reader, name, at, attrs, world, classifier_sources):
+    """
+    Return the cameras a vision service classifies: its `camera_name` first, then the transform cameras' sources.
+
+    One classifier node serves them all with one model; a vision service of no camera has none.
+    """
     camera = reader.get(attrs, at, 'camera_name', 'string')
-    sources = classifier_sources.get(name, [])
-    if camera is not None:
-        if camera not in world.cameras:
-            reader.fail(f'{at}.camera_name', world.missing(camera, 'camera'))
-            return None
-        for source, place, _ in sources:
-            if source != camera:
-                reader.fail(place, f'vision service "{name}" classifies camera "{camera}" (its camera_name), '
-                            f'but this transform camera draws on "{source}"')
-        return camera
-    distinct = sorted({source for source, _, _ in sources})
-    if len(distinct) > 1:
-        reader.fail(sources[-1][1], f'vision service "{name}" would classify cameras {", ".join(distinct)}: '
-                    'one classifier node takes one camera; give each camera its own vision service')
-    return distinct[0] if distinct else None
+    if camera is not None and camera not in world.cameras:
+        reader.fail(f'{at}.camera_name', world.missing(camera, 'camera'))
+        camera = None
+    sources = sorted({source for source, _, _ in classifier_sources.get(name, [])} - {camera})
+    return ([camera] if camera is not None else []) + sources
 
 
 def model_problems(plan, names=None):

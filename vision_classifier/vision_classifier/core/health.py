@@ -32,8 +32,9 @@ class Health:
     rates and warnings cover the period since the previous report."""
 
     def __init__(self, inputs='images', outputs='results', counts_drops=True, window=LATENCY_WINDOW,
-                 stale_after=5.0, clock=time.monotonic):
-        self.inputs, self.outputs, self.counts_drops = inputs, outputs, counts_drops
+                 stale_after=5.0, clock=time.monotonic, drops='dropped', drops_warn=True):
+        self.inputs, self.outputs, self.counts_drops, self.drops = inputs, outputs, counts_drops, drops
+        self.drops_warn = drops_warn  # False where dropping is by design (a busy model skips to the newest frame)
         self.clock = clock
         self.stale_after = stale_after
         self.received = self.published = self.dropped = 0
@@ -72,7 +73,7 @@ class Health:
         p50, p95 = percentile(self.latencies, 50), percentile(self.latencies, 95)
         rows = [(f'{self.inputs} in', str(self.received)), (f'{self.outputs} out', str(self.published))]
         if self.counts_drops:
-            rows.append(('dropped', str(self.dropped)))
+            rows.append((self.drops, str(self.dropped)))
         rows += [('faults', str(sum(self.faults.values()))),
                  (f'{self.inputs} in per second', f'{new_in / seconds:.1f}'),
                  (f'{self.outputs} out per second', f'{new_out / seconds:.1f}'),
@@ -90,8 +91,8 @@ class Health:
         if new_faults:
             kinds = ', '.join(f'{count} {kind}' for kind, count in sorted(new_faults.items()))
             warnings.append(f'{sum(new_faults.values())} fault(s) in the last {seconds:.0f} s ({kinds})')
-        if self.counts_drops and new_dropped:
-            warnings.append(f'{new_dropped} {self.inputs} dropped in the last {seconds:.0f} s')
+        if self.counts_drops and self.drops_warn and new_dropped:
+            warnings.append(f'{new_dropped} {self.inputs} {self.drops} in the last {seconds:.0f} s')
         if self.last_received is not None and now - self.last_received > self.stale_after:
             warnings.append(f'no {self.inputs} for {now - self.last_received:.0f} s')
         if warnings:

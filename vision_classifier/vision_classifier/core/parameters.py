@@ -87,8 +87,19 @@ CLASSIFIER = table(
           type='string_array', dynamic=True),
     Param('max_classifications', 5, 'Results per image, best first; 0 or less: all.', dynamic=True),
     IMAGE_INPUT,
-    Param('camera_name', '', 'The camera classified, as get_classifications_from_camera names it; empty: from the '
-          'image topic (/cam1/image_raw: cam1).'),
+    Param('cameras', (), 'The cameras classified, with one model: an entry each, NAME=TOPIC [qos_reliability=auto|'
+          'reliable|best_effort] [transport=raw|compressed] (transport default: compressed for a topic ending in '
+          '/compressed; qos_reliability default: the node\'s); results on ~/classifications and '
+          '~/<NAME>/classifications. Empty: one camera, the input `image` (image_transport, qos_reliability). '
+          'Settable while running: cameras are added and removed, the model stays.', type='string_array',
+          dynamic=True),
+    Param('other_cameras', (), 'More cameras get_classifications_from_camera may name (as `cameras`), subscribed '
+          'only while requests wait for them; a topic (/...) may be named too.', type='string_array', dynamic=True),
+    Param('on_demand_idle', 10.0, 'Seconds a camera subscribed for get_classifications_from_camera (not one of '
+          '`cameras`) stays subscribed after its last request.', range=(0.0, 3600.0)),
+    Param('camera_name', '', 'The camera get_classifications_from_camera takes when it names none; with no '
+          '`cameras`, the name of the `image` input, taken at start (empty: from its topic, /cam1/image_raw: cam1).',
+          dynamic=True),
     Param('camera_request_timeout', 5.0, 'get_classifications_from_camera answers with an error when no frame is '
           'classified within this many seconds.', range=(0.1, 3600.0)),
     Param('max_camera_requests', 100, 'get_classifications_from_camera requests that may wait for a frame; more are '

@@ -1,5 +1,9 @@
-"""classifier_node: subscribes `image` (or `image/compressed`), publishes `~/classifications`, serves
-`~/get_classifications` and `~/get_classifications_from_camera`."""
+"""
+classifier_node: a vision service; one model classifies any number of cameras.
+
+Subscribes each camera of `cameras` (or the one input `image`), publishes `~/classifications` (every camera) and
+`~/<camera>/classifications`, serves `~/get_classifications` and `~/get_classifications_from_camera`.
+"""
 import sys
 import threading
 import time
@@ -14,31 +18,42 @@ from vision_classifier_msgs.msg import Classification as ClassificationMsg
 from vision_classifier_msgs.msg import Classifications
 from vision_classifier_msgs.srv import GetClassifications, GetClassificationsFromCamera
 
-from vision_classifier.nodes.diagnostics import Diagnostics
+from vision_classifier.core.camera_inputs import CameraInput, default_transport, parse_cameras
+from vision_classifier.core.camera_requests import CameraRequest, CameraRequests
 from vision_classifier.core.health import Health
 from vision_classifier.core.image_encoding import decode_msg, ImageError
+from vision_classifier.core.parameters import CLASSIFIER
 from vision_classifier.core.paths import PathError
 from vision_classifier.core.rate_limit import FaultLog
-from vision_classifier.core.parameters import CLASSIFIER
-from vision_classifier.nodes.image_input import image_subscription
-from vision_classifier.nodes.main import run_node, StartupError
-from vision_classifier.nodes.parameters import declare
+from vision_classifier.core.scheduler import Scheduler
 from vision_classifier.core.tflite_model import load_model, ModelConfig, ModelError
 from vision_classifier.core.vision import parse_label_confidences, Thresholds, VisionService
+from vision_classifier.nodes.diagnostics import Diagnostics
+from vision_classifier.nodes.image_input import image_topic, ImageSubscription, TRANSPORT_TYPES
+from vision_classifier.nodes.main import run_node, StartupError
+from vision_classifier.nodes.parameters import declare
 
 DYNAMIC = tuple(name for name, p in CLASSIFIER.items() if p.dynamic)
-
-
-@dataclass
-class CameraRequest:
-    """A get_classifications_from_camera request waiting for the next frame; its future gets (header, results)."""
-    n: int
-    deadline: float
-    future: Future
+CAMERA_LISTS = ('cameras', 'other_cameras')
+TICK_SECONDS = 0.25   # requests expire and idle on-demand cameras are dropped this often
 
 
 def to_msgs(classifications):
     return [ClassificationMsg(class_name=c.class_name, confidence=c.confidence) for c in classifications]
+
+
+@dataclass
+class Input:
+    """A camera's subscription: its own results topic (None: results only on ~/classifications, or none on demand)."""
+
+    camera: CameraInput
+    subscription: ImageSubscription
+    decode: object
+    publisher: object
+    health: Health
+    on_demand: bool = False
+    last_rejection: str = ''
+    last_request: float = 0.0
 
 
 class ClassifierNode(Node):
@@ -51,146 +66,214 @@ class ClassifierNode(Node):
         try:
             config = ModelConfig.from_parameters(p, self.packages_dir)
             self.service = VisionService(load_model(config), self._thresholds(p))
+            cameras, others = parse_cameras(p['cameras']), parse_cameras(p['other_cameras'])
         except (ModelError, PathError, ValueError) as e:
             raise StartupError(str(e)) from None
         self.dynamic = {name: p[name] for name in DYNAMIC}
+        self.fixed = p
         self.faults = FaultLog(p['fault_log_period'])
+        self.requests = CameraRequests(p['max_camera_requests'])
+        self.scheduler = Scheduler()
+        self._lock = threading.Lock()  # the inputs and the scheduler, between executor threads
         self._reconfiguring = threading.Lock()
+        self.inputs, self.others = {}, {c.name: c for c in others}
+        self._new_cameras = None  # a `cameras` value set, for the executor to apply
         self.add_on_set_parameters_callback(self._on_set_parameters)
-        # Frames and service calls in their own group: under a multi-threaded executor (yours, in a composed
-        # process) they go on with the old model while a new one loads in a parameter callback.
-        work = MutuallyExclusiveCallbackGroup()
+        # Frames, their classification and service calls in one group: under a multi-threaded executor (yours, in a
+        # composed process) they go on with the old model while a new one loads in a parameter callback.
+        self.work = MutuallyExclusiveCallbackGroup()
         self.publisher = self.create_publisher(Classifications, '~/classifications', 10)
-        self.images, self.decode = image_subscription(self, p['image_transport'], self._on_image,
-                                                      p['qos_reliability'], 1, callback_group=work)
+        self.health = Health('images', 'results', counts_drops=False)
+        self.ready = self.create_guard_condition(self._classify_next, callback_group=self.work)
+        self._set_cameras(cameras)
         self.srv = self.create_service(GetClassifications, '~/get_classifications', self._on_get_classifications,
-                                       callback_group=work)
-        self.camera_name = p['camera_name'] or camera_of_topic(self.images.topic_name)
-        self.camera_request_timeout = p['camera_request_timeout']
-        self.max_camera_requests = p['max_camera_requests']
-        self.camera_requests, self.camera_requests_lock, self.last_rejection = [], threading.Lock(), ''
-        # Its own callback group: the handler waits for a frame while the image callback runs.
+                                       callback_group=self.work)
+        # Its own callback group: the handler waits for a frame while frames are classified.
         self.camera_srv = self.create_service(
             GetClassificationsFromCamera, '~/get_classifications_from_camera',
             self._on_get_classifications_from_camera, callback_group=ReentrantCallbackGroup())
-        self.camera_request_timer = self.create_timer(0.25, self._expire_camera_requests,
-                                                      clock=Clock(clock_type=ClockType.STEADY_TIME))
-        self.health = Health('images', 'results', counts_drops=False)
-        self.diagnostics = Diagnostics(self, self.health, 'classifier', lambda: (None, self.model_summary()))
+        self.timer = self.create_timer(TICK_SECONDS, self._tick, clock=Clock(clock_type=ClockType.STEADY_TIME),
+                                       callback_group=self.work)
+        self.diagnostics = Diagnostics(self, self.health, 'classifier', lambda: (None, self.model_summary()),
+                                       self._camera_reports)
         self.get_logger().info(
             f'{config.model_path}: {self.service.model.summary()}, {config.num_threads} thread(s); '
-            f'listening on {self.images.topic_name}')
+            f'listening on {", ".join(i.subscription.topic_name for i in self.inputs.values())}')
 
     @staticmethod
     def _thresholds(p):
         return Thresholds.create(p['default_minimum_confidence'], parse_label_confidences(p['label_confidences']))
 
-    def _on_set_parameters(self, params):
-        """Checks and applies changes; a new model is loaded here (blocking) and refused with the cause if bad."""
-        with self._reconfiguring:
-            values = dict(self.dynamic, **{p.name: p.value for p in params if p.name in DYNAMIC})
-            values['label_confidences'] = values['label_confidences'] or []
-            old_model, new_model = self.service.model, None
-            try:
-                thresholds = self._thresholds(values)
-                config = ModelConfig.from_parameters(values, self.packages_dir)
-                if config != old_model.config:
-                    new_model = load_model(config)
-            except (ModelError, PathError, ValueError) as e:
-                return SetParametersResult(successful=False, reason=str(e))
-            self.dynamic = values
-            self.service.thresholds = thresholds
-            if new_model is not None:
-                self.service.model = new_model
-                self.get_logger().info(f'model: {old_model.config.describe()} -> {config.describe()} '
-                                       f'({new_model.summary()})')
-            return SetParametersResult(successful=True)
+    # --- cameras
 
-    def decode_image(self, msg, max_bytes):
-        """A message of the image subscription decoded; JPEG no larger than the model needs (its size, or larger)."""
+    def _default_camera(self):
+        """The one input `image` (with no `cameras`), named by camera_name or its topic."""
+        transport = self.fixed['image_transport']
+        topic = image_topic(self, transport)
+        return CameraInput(self.fixed['camera_name'] or camera_of_topic(topic), topic, transport,
+                           self.fixed['qos_reliability'])
+
+    def _subscribe(self, camera, own_topic, on_demand=False):
+        msg_type, decode = TRANSPORT_TYPES[camera.transport]
+        subscription = ImageSubscription(
+            self, msg_type, camera.topic, lambda msg, name=camera.name: self._on_image(name, msg),
+            camera.qos_reliability or self.fixed['qos_reliability'], 1, callback_group=self.work)
+        publisher = self.create_publisher(Classifications, f'~/{camera.name}/classifications', 10) \
+            if own_topic else None
+        return Input(camera, subscription, decode, publisher,
+                     Health('frames', 'classified', drops='skipped', drops_warn=False), on_demand)
+
+    def _unsubscribe(self, name):
+        """Stop classifying camera `name`; its waiting requests get an error saying so."""
+        with self._lock:
+            gone = self.inputs.pop(name)
+            self.scheduler.remove(name)
+        gone.subscription.destroy()
+        if gone.publisher is not None:
+            self.destroy_publisher(gone.publisher)
+        for request in self.requests.take(name):
+            request.answer.set_exception(TimeoutError(f'camera "{name}" was removed from the vision service'))
+
+    def _set_cameras(self, cameras):
+        """Subscribe the cameras of a `cameras` value (none: the one input `image`); the model is untouched."""
+        wanted = {c.name: c for c in cameras} if cameras else {(c := self._default_camera()).name: c}
+        for name in [n for n, i in self.inputs.items() if i.on_demand is False and wanted.get(n) != i.camera]:
+            self._unsubscribe(name)
+        for name, camera in wanted.items():
+            if name in self.inputs and self.inputs[name].on_demand:
+                self._unsubscribe(name)  # was subscribed on demand: now one of the node's cameras
+            if name not in self.inputs:
+                added = self._subscribe(camera, own_topic=bool(cameras))
+                with self._lock:
+                    self.inputs[name] = added
+                    self.scheduler.add(name)
+
+    def _camera_for_request(self, name):
+        """Return the Input a request for `name` waits on (subscribed on demand if needed), or an error text."""
+        name = name or self.dynamic['camera_name'] or next(iter(self.inputs), '')
+        known = next((i for i in self.inputs.values() if name in (i.camera.name, i.camera.topic)), None)
+        if known is not None:
+            return known
+        other = next((c for c in self.others.values() if name in (c.name, c.topic)), None)
+        if other is None and name.startswith('/'):
+            other = CameraInput(name, name, default_transport(name))
+        if other is None:
+            classified = [i for i in self.inputs.values() if not i.on_demand]
+            names = ', '.join(f'"{i.camera.name}" (topic {i.subscription.topic_name})' for i in classified)
+            on_demand = ''.join(f', "{c}"' for c in self.others)
+            return (f'unknown camera "{name}": this vision service classifies '
+                    f'{"camera" if len(classified) == 1 else "cameras"} {names or "none"}; on demand it takes '
+                    f'any image topic (/...){on_demand}')
+        added = self._subscribe(other, own_topic=False, on_demand=True)
+        with self._lock:
+            self.inputs[other.name] = added
+            self.scheduler.add(other.name)
+        self.get_logger().info(f'camera "{other.name}" ({added.subscription.topic_name}) subscribed on demand')
+        return added
+
+    def _tick(self):
+        now = time.monotonic()
+        for request in self.requests.expire(now):
+            request.answer.set_exception(TimeoutError(self._no_frame(request.camera)))
+        waited_for = self.requests.cameras()
+        for name, i in list(self.inputs.items()):
+            if i.on_demand and name not in waited_for and now - i.last_request >= self.fixed['on_demand_idle']:
+                self._unsubscribe(name)
+                self.get_logger().info(f'camera "{name}": on-demand subscription dropped (idle)')
+
+    def _no_frame(self, name):
+        i = self.inputs.get(name)
+        if i is None:
+            return f'camera "{name}" was removed from the vision service'
+        topic, subscription = i.subscription.topic_name, i.subscription.subscription
+        cause = (f'no publisher on {topic}' if subscription is None
+                 or subscription.get_publisher_count() == 0 else
+                 f'the last frame was rejected: {i.last_rejection}' if i.last_rejection else
+                 'is the camera publishing?')
+        return (f'no frame of camera "{name}" ({topic}) classified within '
+                f'{self.fixed["camera_request_timeout"]:g} s ({cause})')
+
+    # --- frames
+
+    def _on_image(self, name, msg):
+        with self._lock:
+            i = self.inputs.get(name)
+            if i is None or (i.on_demand and name not in self.requests.cameras()):
+                return  # removed, or on demand with no request waiting
+            i.health.frame_in()
+            self.health.frame_in()
+            if self.scheduler.put(name, (msg, time.monotonic()), time.monotonic()) is not None:
+                i.health.drop()
+        self.ready.trigger()
+
+    def _classify_next(self):
+        """Classify the newest frame of the camera that has waited longest; again while frames wait."""
+        with self._lock:
+            cameras, self._new_cameras = self._new_cameras, None
+        if cameras is not None:  # subscriptions change here, in the executor: never under its wait
+            self._set_cameras(cameras)
+            self.get_logger().info(f'cameras: {", ".join(n for n, i in self.inputs.items() if not i.on_demand)}')
+        with self._lock:
+            taken = self.scheduler.take()
+            i = self.inputs.get(taken[0]) if taken else None
+        if taken is None:
+            return
+        if i is not None:
+            self._classify_frame(i, *taken[1])
+        if self.scheduler.pending():
+            self.ready.trigger()
+
+    def decode_image(self, msg, max_bytes, decode=None):
+        """Decode a message of an image subscription; a JPEG no larger than the model needs (its size, or larger)."""
+        decode = decode or TRANSPORT_TYPES[self.fixed['image_transport']][1]
         size = self.service.model.preprocessor.spec.size
-        if self.decode is decode_msg or min(size) < 1:
-            return self.decode(msg, max_bytes)
-        return self.decode(msg, max_bytes, min_size=size)
+        if decode is decode_msg or min(size) < 1:
+            return decode(msg, max_bytes)
+        return decode(msg, max_bytes, min_size=size)
 
-    def model_summary(self):
-        model = self.service.model
-        return [('model', model.config.model_path), ('classes', str(len(model.labels))),
-                ('input shape', str([int(d) for d in model.input_details['shape']])),
-                ('input dtype', model.input_details['dtype'].__name__),
-                ('num_threads', str(model.config.num_threads)), ('topic', self.images.topic_name)]
+    def _classify_frame(self, i, msg, arrived):
+        name = i.camera.name
+        waiting = self.requests.take(name)
+        late = [r for r in waiting if r.since > arrived]  # asked after this frame came: they wait for the next
+        waiting = [r for r in waiting if r.since <= arrived]
+        self.requests.put_back(late)
+        top = self.dynamic['max_classifications']
+        try:
+            image = self.decode_image(msg, self.dynamic['max_image_bytes'], i.decode)
+            results = self.service.classify(image.pixels, 0 if waiting else top, image.order)
+        except ImageError as e:
+            self.requests.put_back(waiting)
+            i.last_rejection = str(e)
+            i.health.fault(e.kind)
+            self.health.fault(e.kind)
+            if self.faults.report(e.kind):
+                camera = f' (camera "{name}")' if len(self.inputs) > 1 else ''
+                self.get_logger().warning(
+                    f'image rejected{camera}: {e} ({self.faults.counts[e.kind]} {e.kind} faults, '
+                    f'{self.faults.total} in all; repeats are logged every {self.faults.period:g} s)')
+            return
+        i.last_rejection = ''
+        if not i.on_demand:
+            out = Classifications(header=msg.header, classifications=to_msgs(first(results, top)))
+            self.publisher.publish(out)
+            if i.publisher is not None:
+                i.publisher.publish(out)
+            age = self.diagnostics.age(msg.header)
+            i.health.result_out(age)
+            self.health.result_out(age)
+        for request in waiting:
+            request.answer.set_result((msg.header, first(results, request.n)))
+
+    # --- services
 
     def _classify(self, msg, n, decode=decode_msg):
         image = decode(msg, self.dynamic['max_image_bytes'])
         return self.service.classify(image.pixels, n, image.order)
 
     def classifications_for(self, msg, decode=decode_msg):
-        """The Classifications message for an image message; raises ImageError for a bad image."""
+        """Return the Classifications message for an image message; raises ImageError for a bad image."""
         results = self._classify(msg, self.dynamic['max_classifications'], decode)
         return Classifications(header=msg.header, classifications=to_msgs(results))
-
-    def _on_image(self, msg):
-        self.health.frame_in()
-        with self.camera_requests_lock:
-            waiting, self.camera_requests = self.camera_requests, []
-        top = self.dynamic['max_classifications']
-        try:
-            results = self._classify(msg, 0 if waiting else top, self.decode_image)
-        except ImageError as e:
-            with self.camera_requests_lock:
-                self.camera_requests[:0] = waiting  # they wait for the next good frame
-            self.last_rejection = str(e)
-            self.health.fault(e.kind)
-            if self.faults.report(e.kind):
-                self.get_logger().warning(f'image rejected: {e} ({self.faults.counts[e.kind]} {e.kind} faults, '
-                                          f'{self.faults.total} in all; repeats are logged every '
-                                          f'{self.faults.period:g} s)')
-            return
-        self.last_rejection = ''
-        self.publisher.publish(Classifications(header=msg.header, classifications=to_msgs(first(results, top))))
-        self.health.result_out(self.diagnostics.age(msg.header))
-        for request in waiting:
-            request.future.set_result((msg.header, first(results, request.n)))
-
-    async def _on_get_classifications_from_camera(self, request, response):
-        """Answers with the next frame classified from the image subscription; never blocks the executor."""
-        response.success = False
-        known = (self.camera_name, self.images.topic_name)
-        if request.camera_name not in known:
-            response.error = (f'unknown camera "{request.camera_name}": this vision service classifies camera '
-                              f'"{self.camera_name}" (topic {self.images.topic_name})')
-            return response
-        waiting = CameraRequest(request.n, time.monotonic() + self.camera_request_timeout, Future())
-        with self.camera_requests_lock:
-            if len(self.camera_requests) >= self.max_camera_requests:
-                response.error = (f'{self.max_camera_requests} requests already wait for a frame of camera '
-                                  f'"{self.camera_name}"; try again later')
-                return response
-            self.camera_requests.append(waiting)
-        try:
-            response.header, results = await waiting.future
-        except TimeoutError as e:
-            response.error = str(e)
-            return response
-        response.classifications = to_msgs(results)
-        response.success = True
-        return response
-
-    def _expire_camera_requests(self):
-        now = time.monotonic()
-        with self.camera_requests_lock:
-            expired = [r for r in self.camera_requests if r.deadline <= now]
-            self.camera_requests = [r for r in self.camera_requests if r.deadline > now]
-        if not expired:
-            return
-        topic, subscription = self.images.topic_name, self.images.subscription
-        cause = (f'no publisher on {topic}' if subscription is None or subscription.get_publisher_count() == 0 else
-                 f'the last frame was rejected: {self.last_rejection}' if self.last_rejection else
-                 'is the camera publishing?')
-        error = TimeoutError(f'no frame of camera "{self.camera_name}" ({topic}) classified within '
-                             f'{self.camera_request_timeout:g} s ({cause})')
-        for request in expired:
-            request.future.set_exception(error)
 
     def _on_get_classifications(self, request, response):
         response.header = request.image.header
@@ -201,15 +284,92 @@ class ClassifierNode(Node):
             response.success, response.error = False, str(e)
         return response
 
+    async def _on_get_classifications_from_camera(self, request, response):
+        """Answer with the camera's next frame classified after the request came; never blocks the executor."""
+        response.success = False
+        i = self._camera_for_request(request.camera_name)
+        if isinstance(i, str):
+            response.error = i
+            return response
+        now = time.monotonic()
+        i.last_request = now
+        waiting = CameraRequest(i.camera.name, request.n, now + self.fixed['camera_request_timeout'], Future(), now)
+        if not self.requests.add(waiting):
+            response.error = (f'{self.requests.limit} requests already wait for a frame of camera '
+                              f'"{i.camera.name}"; try again later')
+            return response
+        try:
+            response.header, results = await waiting.answer
+        except TimeoutError as e:
+            response.error = str(e)
+            return response
+        response.classifications = to_msgs(results)
+        response.success = True
+        return response
+
+    # --- parameters and health
+
+    def _on_set_parameters(self, params):
+        """Check and apply changes; a new model is loaded here (blocking) and refused with the cause if bad."""
+        with self._reconfiguring:
+            values = dict(self.dynamic, **{p.name: p.value for p in params if p.name in DYNAMIC})
+            for name in ('label_confidences', *CAMERA_LISTS):
+                values[name] = list(values[name] or [])
+            old_model, new_model = self.service.model, None
+            try:
+                thresholds = self._thresholds(values)
+                cameras, others = parse_cameras(values['cameras']), parse_cameras(values['other_cameras'])
+                config = ModelConfig.from_parameters(values, self.packages_dir)
+                if config != old_model.config:
+                    new_model = load_model(config)
+            except (ModelError, PathError, ValueError) as e:
+                return SetParametersResult(successful=False, reason=str(e))
+            cameras_changed = values['cameras'] != self.dynamic['cameras']
+            self.dynamic = values
+            self.service.thresholds = thresholds
+            self.others = {c.name: c for c in others}
+            if cameras_changed:
+                with self._lock:
+                    self._new_cameras = cameras
+                self.ready.trigger()
+            if new_model is not None:
+                self.service.model = new_model
+                self.get_logger().info(f'model: {old_model.config.describe()} -> {config.describe()} '
+                                       f'({new_model.summary()})')
+            return SetParametersResult(successful=True)
+
+    def model_summary(self):
+        model = self.service.model
+        return [('model', model.config.model_path), ('classes', str(len(model.labels))),
+                ('input shape', str([int(d) for d in model.input_details['shape']])),
+                ('input dtype', model.input_details['dtype'].__name__),
+                ('num_threads', str(model.config.num_threads)),
+                ('topic', ', '.join(i.subscription.topic_name for i in self.inputs.values() if not i.on_demand))]
+
+    def _camera_reports(self):
+        """One diagnostics part per camera, when there are several: frames in, classified, skipped, latency."""
+        if not self.dynamic['cameras']:
+            return []
+        return [(f'camera {i.camera.name}', i.health, [('topic', i.subscription.topic_name)])
+                for i in self.inputs.values() if not i.on_demand]
+
+    def destroy_node(self):
+        for request in self.requests.expire(float('inf')) if hasattr(self, 'requests') else ():
+            request.answer.set_exception(TimeoutError('the vision service is shutting down'))
+        return super().destroy_node()
+
 
 def first(results, n):
-    """The best n of results sorted best first; n <= 0: all."""
+    """Return the best n of results sorted best first; n <= 0: all."""
     return results[:n] if n > 0 else results
 
 
 def camera_of_topic(topic):
-    """The camera of an image topic: /cam1/image_raw, /cam1/image and their /compressed give cam1; another topic
-    names itself."""
+    """
+    Return the camera of an image topic.
+
+    /cam1/image_raw, /cam1/image and their /compressed give cam1; another topic names itself.
+    """
     parts = topic.strip('/').removesuffix('/compressed').split('/')
     return parts[-2] if len(parts) >= 2 and parts[-1] in ('image_raw', 'image') else topic
 

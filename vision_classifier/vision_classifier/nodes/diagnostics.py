@@ -10,25 +10,34 @@ PERIOD = 1.0
 
 
 class Diagnostics:
-    """Every PERIOD seconds: `health.report(*status())` as one DiagnosticStatus named '<node>: <task>'.
-    `status()` returns (problem text or None, extra (key, text) rows)."""
+    """
+    Publish a node's health on /diagnostics every PERIOD seconds.
 
-    def __init__(self, node, health, task, status=lambda: (None, ())):
-        self.node, self.health, self.status = node, health, status
+    One DiagnosticStatus named '<node>: <task>' is `health.report(*status())`, where `status()` returns (problem text
+    or None, extra (key, text) rows); `parts()` may add more, one per (task, Health, rows) it returns (the
+    classifier's cameras).
+    """
+
+    def __init__(self, node, health, task, status=lambda: (None, ()), parts=lambda: ()):
+        self.node, self.health, self.status, self.parts = node, health, status, parts
         self.name = f'{node.get_name()}: {task}'
         self.publisher = node.create_publisher(DiagnosticArray, '/diagnostics', 10)
         self.timer = node.create_timer(PERIOD, self.publish, clock=Clock(clock_type=ClockType.STEADY_TIME))
 
     def age(self, header):
-        """Seconds from an image's header stamp to now, on the node's clock."""
+        """Return the seconds from an image's header stamp to now, on the node's clock."""
         now = self.node.get_clock().now().nanoseconds
         return (now - (header.stamp.sec * 10**9 + header.stamp.nanosec)) / 1e9
 
     def publish(self):
         problem, values = self.status()
-        report = self.health.report(problem, values)
-        status = DiagnosticStatus(level=LEVELS[report.level], name=self.name, message=report.message,
-                                  hardware_id=self.node.get_fully_qualified_name(),
-                                  values=[KeyValue(key=key, value=value) for key, value in report.values])
-        self.publisher.publish(DiagnosticArray(header=Header(stamp=self.node.get_clock().now().to_msg()),
-                                               status=[status]))
+        reports = [(self.name, self.health.report(problem, values))]
+        reports += [(f'{self.node.get_name()}: {task}', health.report(None, rows))
+                    for task, health, rows in self.parts()]
+        hardware_id = self.node.get_fully_qualified_name()
+        self.publisher.publish(DiagnosticArray(
+            header=Header(stamp=self.node.get_clock().now().to_msg()),
+            status=[DiagnosticStatus(level=LEVELS[report.level], name=name, message=report.message,
+                                     hardware_id=hardware_id,
+                                     values=[KeyValue(key=key, value=value) for key, value in report.values])
+                    for name, report in reports]))

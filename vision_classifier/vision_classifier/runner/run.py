@@ -17,6 +17,7 @@ from vision_classifier.nodes.main import StartupError
 from vision_classifier.runner.live_config import LiveConfig
 
 WATCHER = 'vision_classifier_watcher'
+MAX_ECHOED = 1024
 
 
 def format_result(msg):
@@ -58,8 +59,11 @@ class Watcher:
 
     def _on_results(self, name, msg):
         now = time.monotonic()
-        if now - self.echoed.get(name, -float('inf')) >= self.echo_period:
-            self.echoed[name] = now
+        key = name, msg.header.frame_id  # a line a second for each camera of a vision service
+        if now - self.echoed.get(key, -float('inf')) >= self.echo_period:
+            if len(self.echoed) >= MAX_ECHOED:  # frame_ids are the publishers' to choose: bounded
+                self.echoed.clear()
+            self.echoed[key] = now
             self.echo(f'[{name}] {format_result(msg)}')
 
     def _on_annotated(self, _msg):

@@ -9,9 +9,11 @@ from rcl_interfaces.msg import SetParametersResult
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile
+from diagnostic_msgs.msg import DiagnosticArray
 from sensor_msgs.msg import CompressedImage, Image
 from vision_classifier_msgs.msg import Classifications
 
+from vision_classifier.core.camera_inputs import parse_cameras
 from vision_classifier.core.image_encoding import decode_msg
 from vision_classifier.core.output import write_line
 from vision_classifier.core.parameters import WEB
@@ -26,8 +28,12 @@ SHOWN = tuple(name for name, p in WEB.items() if p.dynamic)  # the topics and na
 
 
 def web_parameters(plan, host='127.0.0.1', port=8080):
-    """The web node's parameters for a translated config: every camera (ros_topic cameras too) and transform
-    camera, every vision service."""
+    """
+    Return the web node's parameters for a translated config.
+
+    Every camera (ros_topic cameras too) and transform camera, every vision service (each of its cameras when it
+    classifies several).
+    """
     cameras, classifiers = list(plan.topic_cameras.items()), []
     for spec in plan.nodes:
         if spec.kind == 'camera':
@@ -35,13 +41,28 @@ def web_parameters(plan, host='127.0.0.1', port=8080):
         elif spec.kind == 'overlay':
             cameras.append((spec.name, f'/{spec.name}/image'))
         elif spec.kind == 'classifier':
-            classifiers.append((spec.name, f'/{spec.name}/classifications'))
+            cameras_of = [c.name for c in parse_cameras(spec.parameters.get('cameras', []))]
+            classifiers += [(f'{spec.name}/{camera}', f'/{spec.name}/{camera}/classifications')
+                            for camera in cameras_of] if len(cameras_of) > 1 else \
+                [(spec.name, f'/{spec.name}/classifications')]
     parameters = {'host': host, 'port': port}
     for key, pairs in (('image', cameras), ('classification', classifiers)):
         if pairs:  # an empty list would not be typed as a string array
             parameters[f'{key}_names'] = [name for name, _ in pairs]
             parameters[f'{key}_topics'] = [topic for _, topic in pairs]
     return parameters
+
+
+def status_name(classifications_topic):
+    """Return the name of the /diagnostics status about a classifier's results topic (per camera, or in all)."""
+    parts = classifications_topic.strip('/').split('/')
+    if len(parts) == 3 and parts[2] == 'classifications':
+        return f'{parts[0]}: camera {parts[1]}'
+    return f'{parts[0]}: classifier' if len(parts) == 2 and parts[1] == 'classifications' else None
+
+
+HEALTH_KEYS = ('images in', 'results out', 'frames in', 'classified out', 'skipped', 'faults', 'latency p50 ms',
+               'latency p95 ms')
 
 
 def stamp_seconds(header):
@@ -86,6 +107,7 @@ class WebNode(Node):
         self.encode_image = jpeg_of_image(p['max_image_bytes'])
         self.shown = {}  # (kind, name) -> (topic, subscription)
         self._show(self._pairs(p, 'image'), self._pairs(p, 'classification'))
+        self.diagnostics = self.create_subscription(DiagnosticArray, '/diagnostics', self._on_diagnostics, 10)
         self.add_on_set_parameters_callback(self._on_set_parameters)
         try:
             self.server.start()
@@ -124,6 +146,15 @@ class WebNode(Node):
             lambda msg: feed.put([(c.class_name, c.confidence) for c in msg.classifications],
                                  stamp_seconds(msg.header)),
             QoSProfile(depth=1, reliability=QOS_RELIABILITY['best_effort']))
+
+    def _on_diagnostics(self, msg):
+        """Show each classifier's counts and latency (per camera) beside its results."""
+        feeds = {status_name(feed.topic): feed for feed in self.server.classifiers.values()}
+        for status in msg.status:
+            feed = feeds.get(status.name)
+            if feed is not None:
+                feed.health = {'message': status.message, **{v.key: v.value for v in status.values
+                                                             if v.key in HEALTH_KEYS}}
 
     def _on_set_parameters(self, params):
         """Topics and names may change while it serves (`run` sets them after a config edit)."""

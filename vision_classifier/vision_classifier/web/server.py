@@ -111,13 +111,18 @@ class CameraFeed(Feed):
 
 
 class ResultFeed(Feed):
-    """Classifications of one vision service: value is [(class_name, confidence)], best first."""
+    """Classifications of one vision service (or one of its cameras): value is [(class_name, confidence)]."""
+
+    def __init__(self, name, topic):
+        super().__init__(name, topic)
+        self.health = None  # the classifier's own counts and latency for these results: {key: text}
 
     def status(self):
         s = super().status()
         with self.lock:
             s['classifications'] = [{'class_name': n, 'confidence': round(float(c), 4)} for n, c in self.value or []]
             s['stamp'] = self.stamp
+        s['health'] = self.health
         return s
 
 
