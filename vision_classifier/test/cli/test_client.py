@@ -302,16 +302,20 @@ def readme_code():
     return re.search(r'```python\n(.*?)```', section, re.S).group(1)
 
 
-def test_the_readme_code_prints_classifications_of_a_frame_of_the_seed_config(ros, start_node, tmp_path):
-    """The README's code section, run as written, against the seed's config (camera cam1, transform camera,
-    vision service my_classifier) run by `vision_classifier run`."""
+def test_the_readme_code_prints_classifications_of_a_frame_of_the_seed_config(start_node, tmp_path, monkeypatch):
+    """The README's code section, run as written, against a config with the demo's names (camera photos, transform
+    camera, vision service my_classifier; the camera shows coffee.png) run by `vision_classifier run`, in a ROS
+    domain of its own (this module's other vision service is also my_classifier)."""
+    import rclpy
+    domain = 120 + int(os.environ['ROS_DOMAIN_ID']) % 100  # valid on Linux, and beyond the workers' 0..101
+    monkeypatch.setenv('ROS_DOMAIN_ID', str(domain))
     config = tmp_path / 'robot.json'
     config.write_text(json.dumps({
         'components': [
-            {'name': 'cam1', 'type': 'camera', 'model': 'image_file',
+            {'name': 'photos', 'type': 'camera', 'model': 'image_file',
              'attributes': {'color_image_file_path': '${packages.sample_photos}/coffee.png', 'frame_rate': 5}},
             {'name': 'overlay_cam', 'type': 'camera', 'model': 'transform', 'attributes': {
-                'source': 'cam1', 'pipeline': [{'type': 'classifications', 'attributes': {
+                'source': 'photos', 'pipeline': [{'type': 'classifications', 'attributes': {
                     'confidence_threshold': 0.5, 'classifier_name': 'my_classifier'}}]}}],
         'services': [
             {'name': 'fruit_classifier', 'type': 'mlmodel', 'model': 'tflite_cpu', 'attributes': {
@@ -320,9 +324,18 @@ def test_the_readme_code_prints_classifications_of_a_frame_of_the_seed_config(ro
              'attributes': {'mlmodel_name': 'fruit_classifier'}}]}))
     robot = start_node('vision_classifier', name='robot',
                        args=('run', str(config), '--packages-dir', str(PACKAGES_DIR)))
-    service = ros.node.create_client(GetClassifications, '/my_classifier/get_classifications')
-    assert ros.spin_until(lambda: service.service_is_ready() and ros.node.count_publishers('/cam1/image_raw'), 90), \
-        robot.log()
+    context = rclpy.Context()
+    rclpy.init(context=context, domain_id=domain)
+    try:
+        node = rclpy.create_node('readme_waiter', context=context)
+        service = node.create_client(GetClassifications, '/my_classifier/get_classifications')
+        deadline = time.monotonic() + 120
+        while not (service.service_is_ready() and node.count_publishers('/photos/image_raw')):
+            assert time.monotonic() < deadline, robot.log()
+            time.sleep(0.1)
+        node.destroy_node()
+    finally:
+        rclpy.try_shutdown(context=context)
     program = tmp_path / 'my_program.py'
     program.write_text(readme_code())
     result = subprocess.run([sys.executable, str(program)], capture_output=True, text=True, timeout=120)

@@ -53,6 +53,15 @@ def rss_mb(pid):
     return None
 
 
+def cpu_seconds(pid):
+    """Return the user + system CPU seconds of a process so far (None once it is gone)."""
+    try:
+        fields = Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
 def log(text):
     write_line(f'bench: {text}', sys.stderr)
 
@@ -213,9 +222,9 @@ def end_to_end(args, env, log_dir, executor, recorder, classifier, stack, topic)
         raise BenchError(f'no results within 60 s; camera log:\n{camera_log}\nclassifier log:\n{classifier.tail()}')
     log(f'end to end: first result; {args.warmup:g} s warm-up, then {args.seconds:g} s')
     spin(executor, args.warmup)
-    start = time.time_ns()
+    cpu_start, start = cpu_seconds(classifier.pid), time.time_ns()
     spin(executor, args.seconds)
-    end = time.time_ns()
+    cpu_end, end = cpu_seconds(classifier.pid), time.time_ns()
     spin(executor, 0.5)  # results of the last frames
     if camera:
         camera.stop()
@@ -233,6 +242,7 @@ def end_to_end(args, env, log_dir, executor, recorder, classifier, stack, topic)
     if not len(latency):
         raise BenchError(f'no results for the {len(frames)} frames received in {args.seconds:g} s')
     return {'frames_in': len(frames), 'results_out': len(chosen), 'dropped': len(frames) - len(chosen),
+            'cpu_ms_per_result': (cpu_end - cpu_start) * 1e3 / len(chosen),
             'fps_in': fps_in, 'fps_out': len(chosen) / seconds, 'late': late, 'out_of_order': out_of_order,
             'latency': latency, 'series': series}
 

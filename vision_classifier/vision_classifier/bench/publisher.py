@@ -8,7 +8,7 @@ from vision_classifier.bench.frames import bench_frame, ENCODINGS, frame_msg, me
 from vision_classifier.core.output import write_line
 
 
-def publisher(topic, seconds, fps, size, encoding):
+def publisher(topic, seconds, fps, size, encoding, frame_id='bench_camera'):
     """A camera: one prebuilt frame in `encoding`, only the stamp updated, at `fps` (0: as fast as possible) for
     `seconds` (0: until Ctrl-C); prints a JSON report."""
     import rclpy
@@ -28,7 +28,7 @@ def publisher(topic, seconds, fps, size, encoding):
                 write_line(f'no subscriber on {topic} within 120 s', sys.stderr)
                 return 1
             time.sleep(0.05)
-        msg = frame_msg(bench_frame(*size), encoding, Header(frame_id='bench_camera'))
+        msg = frame_msg(bench_frame(*size), encoding, Header(frame_id=frame_id))
         stamp, period = msg.header.stamp, 1.0 / fps if fps > 0 else 0.0
         start = now = time.time_ns()
         end = start + int(seconds * 1e9) if seconds > 0 else None
@@ -54,8 +54,7 @@ def publisher(topic, seconds, fps, size, encoding):
     finally:
         node.destroy_node()
         rclpy.try_shutdown()
-    print(json.dumps({'published': count, 'failed': failed, 'start_ns': start, 'end_ns': time.time_ns()}),
-          flush=True)
+    write_line(json.dumps({'published': count, 'failed': failed, 'start_ns': start, 'end_ns': time.time_ns()}))
     return 0
 
 
@@ -67,8 +66,9 @@ def main(argv=None):
     parser.add_argument('--seconds', type=float, default=0.0, help='how long; 0: until Ctrl-C')
     parser.add_argument('--size', type=frame_size, default=(640, 480), metavar='WxH')
     parser.add_argument('--encoding', default='rgb8', choices=ENCODINGS)
+    parser.add_argument('--frame-id', default='bench_camera', help='header.frame_id of the frames')
     args = parser.parse_args(argv)
-    return publisher(args.topic, args.seconds, args.fps, args.size, args.encoding)
+    return publisher(args.topic, args.seconds, args.fps, args.size, args.encoding, args.frame_id)
 
 
 if __name__ == '__main__':

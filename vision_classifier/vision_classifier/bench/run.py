@@ -18,7 +18,9 @@ from vision_classifier.bench.frames import bench_frame, CAMERA_FPS, ENCODINGS, f
 from vision_classifier.bench.frames import message_type, WIDTH
 from vision_classifier.bench.measure import (BenchError, end_to_end, find_camera, flood, invoke_and_node_times, log,
                                              NO_FLOOD, Recorder, sample_of, thread_times, wait_for_subscription)
-from vision_classifier.bench.report import describe_setting, plot, summary, table
+from vision_classifier.bench.cameras import invoke_cpu_ms, run_cameras
+from vision_classifier.bench.cameras import table as cameras_table
+from vision_classifier.bench.report import describe_setting, device, header, plot, rmw, summary, table
 from vision_classifier.core.assets import DEFAULT_MODEL
 from vision_classifier.core.fastdds import large_images_profile, profile_env, PROFILE_VARIABLES
 from vision_classifier.core.output import write_line
@@ -68,6 +70,10 @@ def add_arguments(parser):
     parser.add_argument('--topic', default=None, help='measure against a camera already publishing on TOPIC '
                         '(Image or CompressedImage), in the current ROS domain: no camera and no flood are started, '
                         'latency is from its stamps')
+    parser.add_argument('--cameras', type=int, default=0, metavar='N',
+                        help='N cameras at --fps each: one classifier node for all of them against N nodes of one '
+                        'camera each (results/s, fairness, latency, CPU per frame, memory); 0: the one-camera bench '
+                        '(default: %(default)s)')
     parser.add_argument('--domain-id', type=domain_id, metavar='0..232', default=None,
                         help='ROS domain of the bench\'s own nodes (default: a random one); --topic uses the current')
     parser.add_argument('--packages-dir', default=None, help='where ${packages.<name>} resolves')
@@ -114,6 +120,14 @@ def bench(args, env, log_dir, stack):
     stack.callback(bench_node.destroy_node)
     executor = SingleThreadedExecutor(context=context)
     executor.add_node(bench_node)
+    if args.cameras:
+        if args.topic:
+            raise BenchError('--cameras starts its own cameras: leave out --topic')
+        invoke_ms, invoke_cpu = invoke_cpu_ms(model_path, bench_frame(*args.size), args.iterations, args.num_threads)
+        result = run_cameras(args, bench_node, executor, env, log_dir, stack, model_path, invoke_ms, invoke_cpu)
+        result.update(device=device(), rmw=rmw(), model=model_path, num_threads=args.num_threads,
+                      size=f'{args.size[0]}x{args.size[1]}', encoding=args.encoding, topic=None)
+        return result
     if args.topic:
         camera = find_camera(bench_node, executor, args.topic)
         sample = camera['msg']
@@ -149,7 +163,8 @@ def bench(args, env, log_dir, stack):
         raise BenchError(f'the classifier exited during the bench; its log ends:\n{classifier.tail()}')
     if args.plot:
         plot(args.plot, describe_setting(setting), e2e, flooded)
-    return summary(model_path, setting, invoke, node, threads, e2e, flooded, args.plot)
+    _, invoke_cpu = invoke_cpu_ms(model_path, frame, args.iterations, args.num_threads)
+    return summary(model_path, setting, invoke, node, threads, e2e, flooded, args.plot, invoke_cpu)
 
 
 def apply_profile(choice):
@@ -175,7 +190,7 @@ def run(args):
             return 1
         except KeyboardInterrupt:
             return 130
-    write_line(table(result))
+    write_line(cameras_table(result, header(result)) if args.cameras else table(result))
     write_line(json.dumps(result))
     return 0
 

@@ -7,7 +7,7 @@ Subscribes each camera of `cameras` (or the one input `image`), publishes `~/cla
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
@@ -25,9 +25,9 @@ from vision_classifier.core.image_encoding import decode_msg, ImageError
 from vision_classifier.core.parameters import CLASSIFIER
 from vision_classifier.core.paths import PathError
 from vision_classifier.core.rate_limit import FaultLog
-from vision_classifier.core.scheduler import Scheduler
 from vision_classifier.core.tflite_model import load_model, ModelConfig, ModelError
 from vision_classifier.core.vision import parse_label_confidences, Thresholds, VisionService
+from vision_classifier.nodes import compat
 from vision_classifier.nodes.diagnostics import Diagnostics
 from vision_classifier.nodes.image_input import image_topic, ImageSubscription, TRANSPORT_TYPES
 from vision_classifier.nodes.main import run_node, StartupError
@@ -36,6 +36,7 @@ from vision_classifier.nodes.parameters import declare
 DYNAMIC = tuple(name for name, p in CLASSIFIER.items() if p.dynamic)
 CAMERA_LISTS = ('cameras', 'other_cameras')
 TICK_SECONDS = 0.25   # requests expire and idle on-demand cameras are dropped this often
+MAX_PUBLISHERS = 16   # per camera, whose sequence numbers are followed
 
 
 def to_msgs(classifications):
@@ -54,6 +55,19 @@ class Input:
     on_demand: bool = False
     last_rejection: str = ''
     last_request: float = 0.0
+    sequences: dict = field(default_factory=dict)  # publisher -> publication sequence number of its last frame taken
+
+    def skipped(self, info):
+        """Count the frames its publisher sent since the last one taken (replaced unclassified in keep-last 1)."""
+        sequence = info.get('publication_sequence_number')
+        if not sequence:  # Humble, or an RMW that does not tell
+            return 0
+        publisher = str(info.get('publisher_gid'))
+        last = self.sequences.get(publisher)
+        if last is None and len(self.sequences) >= MAX_PUBLISHERS:
+            self.sequences.clear()
+        self.sequences[publisher] = sequence
+        return sequence - last - 1 if last is not None and sequence > last else 0
 
 
 class ClassifierNode(Node):
@@ -73,10 +87,8 @@ class ClassifierNode(Node):
         self.fixed = p
         self.faults = FaultLog(p['fault_log_period'])
         self.requests = CameraRequests(p['max_camera_requests'])
-        self.scheduler = Scheduler()
-        self._lock = threading.Lock()  # the inputs and the scheduler, between executor threads
         self._reconfiguring = threading.Lock()
-        self.inputs, self.others = {}, {c.name: c for c in others}
+        self.inputs, self.others = {}, {c.name: c for c in others}  # inputs: replaced, never changed (threads)
         self._new_cameras = None  # a `cameras` value set, for the executor to apply
         self.add_on_set_parameters_callback(self._on_set_parameters)
         # Frames, their classification and service calls in one group: under a multi-threaded executor (yours, in a
@@ -84,7 +96,6 @@ class ClassifierNode(Node):
         self.work = MutuallyExclusiveCallbackGroup()
         self.publisher = self.create_publisher(Classifications, '~/classifications', 10)
         self.health = Health('images', 'results', counts_drops=False)
-        self.ready = self.create_guard_condition(self._classify_next, callback_group=self.work)
         self._set_cameras(cameras)
         self.srv = self.create_service(GetClassifications, '~/get_classifications', self._on_get_classifications,
                                        callback_group=self.work)
@@ -116,7 +127,8 @@ class ClassifierNode(Node):
     def _subscribe(self, camera, own_topic, on_demand=False):
         msg_type, decode = TRANSPORT_TYPES[camera.transport]
         subscription = ImageSubscription(
-            self, msg_type, camera.topic, lambda msg, name=camera.name: self._on_image(name, msg),
+            self, msg_type, camera.topic,
+            compat.with_message_info(lambda msg, info, name=camera.name: self._on_image(name, msg, info)),
             camera.qos_reliability or self.fixed['qos_reliability'], 1, callback_group=self.work)
         publisher = self.create_publisher(Classifications, f'~/{camera.name}/classifications', 10) \
             if own_topic else None
@@ -125,9 +137,8 @@ class ClassifierNode(Node):
 
     def _unsubscribe(self, name):
         """Stop classifying camera `name`; its waiting requests get an error saying so."""
-        with self._lock:
-            gone = self.inputs.pop(name)
-            self.scheduler.remove(name)
+        gone = self.inputs[name]
+        self.inputs = {n: i for n, i in self.inputs.items() if n != name}  # replaced, never changed: other threads
         gone.subscription.destroy()
         if gone.publisher is not None:
             self.destroy_publisher(gone.publisher)
@@ -143,10 +154,7 @@ class ClassifierNode(Node):
             if name in self.inputs and self.inputs[name].on_demand:
                 self._unsubscribe(name)  # was subscribed on demand: now one of the node's cameras
             if name not in self.inputs:
-                added = self._subscribe(camera, own_topic=bool(cameras))
-                with self._lock:
-                    self.inputs[name] = added
-                    self.scheduler.add(name)
+                self.inputs = {**self.inputs, name: self._subscribe(camera, own_topic=bool(cameras))}
 
     def _camera_for_request(self, name):
         """Return the Input a request for `name` waits on (subscribed on demand if needed), or an error text."""
@@ -165,13 +173,12 @@ class ClassifierNode(Node):
                     f'{"camera" if len(classified) == 1 else "cameras"} {names or "none"}; on demand it takes '
                     f'any image topic (/...){on_demand}')
         added = self._subscribe(other, own_topic=False, on_demand=True)
-        with self._lock:
-            self.inputs[other.name] = added
-            self.scheduler.add(other.name)
+        self.inputs = {**self.inputs, other.name: added}
         self.get_logger().info(f'camera "{other.name}" ({added.subscription.topic_name}) subscribed on demand')
         return added
 
     def _tick(self):
+        self._apply_new_cameras()
         now = time.monotonic()
         for request in self.requests.expire(now):
             request.answer.set_exception(TimeoutError(self._no_frame(request.camera)))
@@ -195,33 +202,32 @@ class ClassifierNode(Node):
 
     # --- frames
 
-    def _on_image(self, name, msg):
-        with self._lock:
-            i = self.inputs.get(name)
-            if i is None or (i.on_demand and name not in self.requests.cameras()):
-                return  # removed, or on demand with no request waiting
-            i.health.frame_in()
-            self.health.frame_in()
-            if self.scheduler.put(name, (msg, time.monotonic()), time.monotonic()) is not None:
-                i.health.drop()
-        self.ready.trigger()
+    def _on_image(self, name, msg, info):
+        """
+        Classify a camera's frame.
 
-    def _classify_next(self):
-        """Classify the newest frame of the camera that has waited longest; again while frames wait."""
-        with self._lock:
-            cameras, self._new_cameras = self._new_cameras, None
-        if cameras is not None:  # subscriptions change here, in the executor: never under its wait
+        The model classifies in the subscription callback, so the executor takes a frame only when the model is free,
+        from each camera's keep-last-1 subscription in turn: every camera with a new frame is served once a round,
+        with its newest frame, and waits at most one classification of each other camera.
+        """
+        self._apply_new_cameras()
+        i = self.inputs.get(name)
+        if i is None:
+            return  # removed
+        skipped = i.skipped(info)
+        if i.on_demand and name not in self.requests.cameras():
+            return  # subscribed on demand, and no request waits
+        i.health.frame_in()
+        self.health.frame_in()
+        i.health.drop(skipped)
+        self._classify_frame(i, msg, info.get('received_timestamp') or time.time_ns())
+
+    def _apply_new_cameras(self):
+        """Apply a `cameras` value set: subscriptions change here, in the executor, never under its wait."""
+        cameras, self._new_cameras = self._new_cameras, None
+        if cameras is not None:
             self._set_cameras(cameras)
             self.get_logger().info(f'cameras: {", ".join(n for n, i in self.inputs.items() if not i.on_demand)}')
-        with self._lock:
-            taken = self.scheduler.take()
-            i = self.inputs.get(taken[0]) if taken else None
-        if taken is None:
-            return
-        if i is not None:
-            self._classify_frame(i, *taken[1])
-        if self.scheduler.pending():
-            self.ready.trigger()
 
     def decode_image(self, msg, max_bytes, decode=None):
         """Decode a message of an image subscription; a JPEG no larger than the model needs (its size, or larger)."""
@@ -254,10 +260,11 @@ class ClassifierNode(Node):
             return
         i.last_rejection = ''
         if not i.on_demand:
-            out = Classifications(header=msg.header, classifications=to_msgs(first(results, top)))
-            self.publisher.publish(out)
-            if i.publisher is not None:
-                i.publisher.publish(out)
+            listening = [p for p in (self.publisher, i.publisher) if p is not None and p.get_subscription_count()]
+            if listening:
+                out = Classifications(header=msg.header, classifications=to_msgs(first(results, top)))
+                for publisher in listening:
+                    publisher.publish(out)
             age = self.diagnostics.age(msg.header)
             i.health.result_out(age)
             self.health.result_out(age)
@@ -293,7 +300,8 @@ class ClassifierNode(Node):
             return response
         now = time.monotonic()
         i.last_request = now
-        waiting = CameraRequest(i.camera.name, request.n, now + self.fixed['camera_request_timeout'], Future(), now)
+        waiting = CameraRequest(i.camera.name, request.n, now + self.fixed['camera_request_timeout'], Future(),
+                                since=time.time_ns())
         if not self.requests.add(waiting):
             response.error = (f'{self.requests.limit} requests already wait for a frame of camera '
                               f'"{i.camera.name}"; try again later')
@@ -329,9 +337,7 @@ class ClassifierNode(Node):
             self.service.thresholds = thresholds
             self.others = {c.name: c for c in others}
             if cameras_changed:
-                with self._lock:
-                    self._new_cameras = cameras
-                self.ready.trigger()
+                self._new_cameras = cameras  # applied by the executor (_apply_new_cameras)
             if new_model is not None:
                 self.service.model = new_model
                 self.get_logger().info(f'model: {old_model.config.describe()} -> {config.describe()} '

@@ -4,7 +4,16 @@ try:
 except ImportError:  # Humble: rclpy.qos_event
     from rclpy.qos_event import qos_policy_name_from_kind, SubscriptionEventCallbacks
 
-__all__ = ['coerce_on_set', 'qos_policy_name_from_kind', 'set_descriptor', 'SubscriptionEventCallbacks']
+__all__ = ['coerce_on_set', 'qos_policy_name_from_kind', 'set_descriptor', 'SubscriptionEventCallbacks',
+           'with_message_info']
+
+
+def with_message_info(callback):
+    """Return `callback(msg, info)` as a subscription callback; Humble's executor passes no info (then empty)."""
+    from rclpy.subscription import Subscription
+    if hasattr(Subscription, 'CallbackType'):
+        return callback
+    return lambda msg: callback(msg, {})
 
 
 def set_descriptor(node, name, descriptor, value):
