@@ -1,10 +1,9 @@
-"""`vision_classifier` command: classify image files, ask a running vision service, run a Viam config, the demo,
-the benchmark."""
+"""The `vision_classifier` command (see DESCRIPTION)."""
 import argparse
+from pathlib import Path
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from vision_classifier.core.assets import DEFAULT_MODEL
 from vision_classifier.core.image_files import ImageFileError, read_rgb
@@ -13,6 +12,9 @@ from vision_classifier.core.parameters import QOS_CHOICES
 from vision_classifier.core.paths import packages_dir, PathError, resolve_path
 from vision_classifier.core.tflite_model import ModelConfig, ModelError, TfliteCpuModel
 from vision_classifier.core.vision import VisionService
+
+DESCRIPTION = ('`vision_classifier` command: classify image files, ask a running vision service, run a Viam config, '
+               'the demo, the benchmark.')
 
 
 def classify(args):
@@ -74,8 +76,11 @@ def get_classifications(args):
 
 
 def load_plan(path, packages_dir, save_dir=None, qos_reliability='auto', check_models=True):
-    """Translate a config and load its models (unless not `check_models`); with `save_dir`, every transform camera
-    writes its frames to save_dir/<name>."""
+    """
+    Translate a config and load its models (unless not `check_models`).
+
+    With `save_dir`, every transform camera writes its frames to save_dir/<name>.
+    """
     from vision_classifier.core.config import ConfigError, translate_file
     try:
         plan = translate_file(path, packages_dir, qos_reliability, check_models)
@@ -107,8 +112,8 @@ def run_config(args, path, watch=False):
         write_line(f'{spec.name}: annotated images on /{spec.name}/image' + (f', files in {where}' if where else ''))
     started = time.time()
     # On an edit only the models that change are loaded and checked (LiveConfig)
-    reload = dict(config_path=path, load_config=lambda: load_plan(path, args.packages_dir, args.save_dir,
-                                                                  args.qos_reliability, check_models=False))
+    reload = {'config_path': path, 'load_config': lambda: load_plan(path, args.packages_dir, args.save_dir,
+                                                                    args.qos_reliability, check_models=False)}
     extras = []
     if args.web:
         from vision_classifier.web.node import ControlPage
@@ -136,7 +141,7 @@ def demo(args):
 
 
 def default_config():
-    """config/default.json of the installed package (or of the source tree)."""
+    """Return config/default.json of the installed package (or of the source tree)."""
     try:
         from ament_index_python.packages import get_package_share_directory
         return str(Path(get_package_share_directory('vision_classifier')) / 'config' / 'default.json')
@@ -169,7 +174,7 @@ def web_address(text):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog='vision_classifier', description=__doc__)
+    parser = argparse.ArgumentParser(prog='vision_classifier', description=DESCRIPTION)
     commands = parser.add_subparsers(dest='command', required=True)
     one = commands.add_parser('classify', help='classify image files, like get_classifications(img)')
     one.add_argument('images', nargs='+', help='image files')

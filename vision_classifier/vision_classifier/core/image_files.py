@@ -19,5 +19,5 @@ def read_rgb(path):
 
 
 def list_images(folder):
-    """The image files in `folder`, sorted by name."""
+    """Return the image files in `folder`, sorted by name."""
     return sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())

@@ -1,11 +1,11 @@
 """Viam's `tflite_cpu` ML model service: a TFLite classifier run on the CPU."""
+from contextlib import contextmanager
+from dataclasses import dataclass
 import os
+from pathlib import Path
 import sys
 import tempfile
 import threading
-from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -13,7 +13,7 @@ from vision_classifier.core.labels import LabelError, labels_from_metadata, numb
 from vision_classifier.core.paths import resolve_path
 from vision_classifier.core.postprocess import confidences
 from vision_classifier.core.preprocess import InputError, InputSpec, Normalization, Preprocessor
-from vision_classifier.core.tflite_metadata import TFLITE_IDENTIFIER, read_metadata
+from vision_classifier.core.tflite_metadata import read_metadata, TFLITE_IDENTIFIER
 
 
 class ModelError(ValueError):
@@ -47,7 +47,7 @@ def without_litert_info():
 
 
 def interpreter_class():
-    """LiteRT's Interpreter, or tflite-runtime's where only that is installed."""
+    """Return the Interpreter class of LiteRT, or of tflite-runtime where only that is installed."""
     try:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError:
@@ -75,7 +75,7 @@ class ModelConfig:
 
     @classmethod
     def from_parameters(cls, p, packages_dir=None):
-        """The config of a classifier node's parameters (missing ones take their defaults); raises PathError."""
+        """Return the config of a classifier node's parameters (missing ones take their defaults); raise PathError."""
         label_path = p.get('label_path', '')
         return cls(model_path=resolve_path(p.get('model_path', ''), packages_dir),
                    label_path=resolve_path(label_path, packages_dir) if label_path else '',
@@ -85,7 +85,7 @@ class ModelConfig:
                    input_image_bgr=p.get('input_image_bgr', False))
 
     def describe(self):
-        """The model path and whatever differs from the defaults, for log lines."""
+        """Return the model path and whatever differs from the defaults, for log lines."""
         extras = [f'labels {self.label_path}' if self.label_path else '',
                   f'{self.num_threads} threads' if self.num_threads != 1 else '',
                   f'mean {list(self.input_image_mean_value)}' if self.input_image_mean_value else '',
@@ -121,7 +121,7 @@ def _spec(detail):
 
 
 class TfliteCpuModel:
-    """Loads a .tflite classifier; `scores(image)` returns one confidence per label."""
+    """A .tflite classifier, loaded; `scores(image)` returns one confidence per label."""
 
     def __init__(self, config):
         self.config = config
@@ -206,7 +206,7 @@ class TfliteCpuModel:
         return self._output
 
     def invoke(self, tensor):
-        """Run the model on a prepared input tensor; returns the raw output."""
+        """Run the model on a prepared input tensor; return the raw output."""
         with self._lock:
             if tensor.shape != self._input_shape:
                 self._interpreter.resize_tensor_input(self._input['index'], tensor.shape)
@@ -217,14 +217,14 @@ class TfliteCpuModel:
             return self._interpreter.get_tensor(self._output['index'])
 
     def scores(self, image, order='rgb'):
-        """Confidences in [0, 1], one per label, for an HxWxC uint8 image with channels in `order`."""
+        """Return confidences in [0, 1], one per label, for an HxWxC uint8 image with channels in `order`."""
         raw = self.invoke(self.preprocessor(image, order))
         scale, zero_point = self._output.get('quantization', (0.0, 0))
         return confidences(raw, scale, zero_point)
 
 
 def load_model(config):
-    """A TfliteCpuModel that loads, has one label per output and classifies a test frame; else ModelError."""
+    """Return a TfliteCpuModel that loads, has one label per output and classifies a test frame; else ModelError."""
     model = TfliteCpuModel(config)
     try:
         scores = model.scores(np.full((16, 16, 3), 128, np.uint8))

@@ -29,7 +29,7 @@ class Thresholds:
 
 
 def parse_label_confidences(entries):
-    """{label: minimum} from "label:minimum" strings (the last colon separates); blank entries are skipped."""
+    """Return {label: minimum} from "label:minimum" strings (the last colon separates); skip blank entries."""
     result = {}
     for entry in filter(str.strip, entries):
         label, sep, value = entry.rpartition(':')
@@ -43,7 +43,11 @@ def parse_label_confidences(entries):
 
 
 def select(scores, labels, n=0, thresholds=Thresholds()):
-    """Best first, filtered like Viam (label_confidences, else default_minimum_confidence), then top-n (n <= 0: all)."""
+    """
+    Return the classifications best first, filtered like Viam, then the top n (n <= 0: all).
+
+    Filtered by label_confidences, else by default_minimum_confidence.
+    """
     scores = np.asarray(scores, dtype=np.float64)
     if thresholds.label_confidences:
         minimums = np.array([thresholds.label_confidences.get(label.lower(), np.inf) for label in labels])
