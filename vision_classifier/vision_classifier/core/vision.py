@@ -1,5 +1,9 @@
 """Viam's `mlmodel` vision service: classifications from a model's confidences."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -14,10 +18,12 @@ class Classification:
 class Thresholds:
     default_minimum_confidence: float = 0.0
     # Per-label minimums, keys lower-cased; when set, labels not in it are dropped.
-    label_confidences: dict = field(default_factory=dict)
+    label_confidences: dict[str, float] = field(default_factory=dict)
 
     @classmethod
-    def create(cls, default_minimum_confidence=0.0, label_confidences=None):
+    def create(cls, default_minimum_confidence: float = 0.0,
+               label_confidences: Mapping[str, float] | None = None) -> Thresholds:
+        """Return checked thresholds (each from 0 to 1, labels lower-cased); raise ValueError naming a bad one."""
         def check(name, value):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
                 raise ValueError(f'{name}: expected a number from 0 to 1, got {value!r}')
@@ -28,7 +34,7 @@ class Thresholds:
         return cls(float(default_minimum_confidence), per_label)
 
 
-def parse_label_confidences(entries):
+def parse_label_confidences(entries: Iterable[str]) -> dict[str, float]:
     """Return {label: minimum} from "label:minimum" strings (the last colon separates); skip blank entries."""
     result = {}
     for entry in filter(str.strip, entries):
@@ -42,7 +48,8 @@ def parse_label_confidences(entries):
     return result
 
 
-def select(scores, labels, n=0, thresholds=Thresholds()):
+def select(scores: np.ndarray | Sequence[float], labels: Sequence[str], n: int = 0,
+           thresholds: Thresholds = Thresholds()) -> list[Classification]:
     """
     Return the classifications best first, filtered like Viam, then the top n (n <= 0: all).
 
@@ -62,13 +69,25 @@ def select(scores, labels, n=0, thresholds=Thresholds()):
     return [Classification(labels[i], float(scores[i])) for i in order]
 
 
+class Model(Protocol):
+    """What VisionService needs of a model (TfliteCpuModel is one)."""
+
+    @property
+    def labels(self) -> Sequence[str]:
+        """Return one label per score."""
+
+    def scores(self, image: np.ndarray, order: str = 'rgb') -> np.ndarray:
+        """Return confidences in [0, 1], one per label, for an HxWxC uint8 image with channels in `order`."""
+
+
 class VisionService:
     """A classifier: a model plus the thresholds; either may be replaced while it runs (`model = ...`)."""
 
-    def __init__(self, model, thresholds=Thresholds()):
+    def __init__(self, model: Model, thresholds: Thresholds = Thresholds()) -> None:
         self.model = model
         self.thresholds = thresholds
 
-    def classify(self, image, n=0, order='rgb'):
+    def classify(self, image: np.ndarray, n: int = 0, order: str = 'rgb') -> list[Classification]:
+        """Return the classifications of an HxWxC uint8 image (channels in `order`), best first; n <= 0: all."""
         model = self.model  # read once: a frame started with the old model finishes with it
         return select(model.scores(image, order), model.labels, n, self.thresholds)
