@@ -47,6 +47,8 @@ class OverlayNode(Node):
     def __init__(self, node_name=NODE_NAME, **kwargs):
         super().__init__(node_name, **kwargs)
         self.p = self._declare_parameters()
+        self.faults = FaultLog(self.p['fault_log_period'])  # faults and health first: _trim_saved reports to them
+        self.health = Health('images', 'images', counts_drops=True)
         self.output_dir = Path(self.p['output_dir']) if self.p['output_dir'] else None
         self.saved = {}  # paths of saved frames, oldest first
         if self.output_dir:
@@ -58,14 +60,12 @@ class OverlayNode(Node):
             self._trim_saved()
         self.frames = {}    # key -> (arrival time, header, DecodedImage), oldest arrival first
         self.results = {}   # key -> [Classification]
-        self.faults = FaultLog(self.p['fault_log_period'])
         self.add_on_set_parameters_callback(self._on_set_parameters)
         reliable = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
         self.publisher = self.create_publisher(Image, '~/image', reliable)
         self.jpeg_publisher = self.create_publisher(CompressedImage, '~/image/compressed', reliable)
         self.image_sub, self.decode_image = image_subscription(
             self, self.p['image_transport'], self._on_image, self.p['qos_reliability'], IMAGE_DEPTH)
-        self.health = Health('images', 'images', counts_drops=True)
         self.diagnostics = Diagnostics(self, self.health, 'overlay', lambda: (None, [
             ('topic', self.image_sub.topic_name), ('results topic', self.results_sub.topic_name),
             ('waiting frames', str(len(self.frames)))]))
