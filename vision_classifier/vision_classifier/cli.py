@@ -1,5 +1,6 @@
 """The `vision_classifier` command (see DESCRIPTION)."""
 import argparse
+import os
 from pathlib import Path
 import subprocess
 import sys
@@ -232,8 +233,14 @@ def build_parser():
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    return args.run(args)
+    try:
+        args = build_parser().parse_args(argv)
+        return args.run(args)
+    except BrokenPipeError:
+        # The reader left (`| head`): stop quietly, as the Python docs recommend. stdout goes to /dev/null, where the
+        # flush at exit cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == '__main__':
