@@ -7,6 +7,7 @@ import sys
 import time
 
 from vision_classifier.core.assets import DEFAULT_MODEL
+from vision_classifier.core.image_encoding import DEFAULT_MAX_IMAGE_BYTES
 from vision_classifier.core.image_files import ImageFileError, read_rgb
 from vision_classifier.core.output import write_line
 from vision_classifier.core.parameters import QOS_CHOICES
@@ -16,6 +17,11 @@ from vision_classifier.core.vision import VisionService
 
 DESCRIPTION = ('`vision_classifier` command: classify image files, ask a running vision service, run a Viam config, '
                'the demo, the benchmark.')
+
+
+def image_file_error(e):
+    """Return the error line of an ImageFileError; one of a size over the limit says how to raise it."""
+    return f'error: {e}' + (' (--max-image-bytes raises the limit)' if e.kind == 'too_large' else '')
 
 
 def classify(args):
@@ -31,9 +37,9 @@ def classify(args):
     status = 0
     for path in args.images:
         try:
-            results = service.classify(read_rgb(path), args.n)
+            results = service.classify(read_rgb(path, args.max_image_bytes), args.n)
         except ImageFileError as e:
-            write_line(f'error: {e}', sys.stderr)
+            write_line(image_file_error(e), sys.stderr)
             status = 1
             continue
         write_line(path)
@@ -49,9 +55,9 @@ def get_classifications(args):
     from vision_classifier.client import VisionClient, VisionServiceError
     if args.image:
         try:
-            image = read_rgb(args.image)
+            image = read_rgb(args.image, args.max_image_bytes)
         except ImageFileError as e:
-            write_line(f'error: {e}', sys.stderr)
+            write_line(image_file_error(e), sys.stderr)
             return 1
     context = rclpy.Context()
     rclpy.init(context=context)
@@ -174,6 +180,22 @@ def web_address(text):
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
+def positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'expected a positive integer, got {text!r}')
+    return value
+
+
+def add_max_image_bytes(command):
+    command.add_argument('--max-image-bytes', type=positive_int, default=DEFAULT_MAX_IMAGE_BYTES,
+                         help='refuse an image file whose header claims more bytes of pixels (width * height * 3), '
+                              'before decoding it (default: %(default)s)')
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog='vision_classifier', description=DESCRIPTION)
     commands = parser.add_subparsers(dest='command', required=True)
@@ -183,6 +205,7 @@ def build_parser():
     one.add_argument('--labels', default='', help='labels file (default: the model metadata, else "1", "2", ...)')
     one.add_argument('--n', type=int, default=5, help='results per image; 0: all (default: %(default)s)')
     one.add_argument('--threads', type=int, default=1, help='CPU threads (default: %(default)s)')
+    add_max_image_bytes(one)
     one.add_argument('--packages-dir', default=None,
                      help='where ${packages.<name>} resolves (default: $VISION_CLASSIFIER_PACKAGES_DIR)')
     one.set_defaults(run=classify)
@@ -196,6 +219,7 @@ def build_parser():
     ask.add_argument('--n', type=int, default=5, help='results; 0: all that pass the thresholds (default: %(default)s)')
     ask.add_argument('--timeout', type=float, default=10.0,
                      help='seconds to wait for the service and its answer (default: %(default)s)')
+    add_max_image_bytes(ask)
     ask.set_defaults(run=get_classifications)
 
     def add_run_options(command):

@@ -196,8 +196,8 @@ class ImageFileSource(FrameSource):
         if key != self._stat:
             try:
                 self._pixels = resize(read_rgb(self.path), self.width, self.height)
-            except ImageFileError:
-                raise self.error('not a readable image') from None
+            except ImageFileError as e:
+                raise self.error(e.reason) from None
             self._stat = key
         return self._pixels
 

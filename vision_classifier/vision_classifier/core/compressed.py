@@ -72,6 +72,16 @@ def image_size(data):
     raise _fault(f'data is neither JPEG nor PNG (starts with {data[:8].hex(" ")})')
 
 
+def check_size(codec, width, height, max_bytes):
+    """Raise ImageError unless a `codec` header's width and height are positive and their pixels fit max_bytes."""
+    if width <= 0 or height <= 0:
+        raise ImageError('size', f'{codec} header says {width}x{height}: width and height must be positive')
+    decoded_bytes = width * height * 3
+    if decoded_bytes > max_bytes:
+        raise ImageError('too_large', f'{codec} header claims {width}x{height} = {decoded_bytes} bytes of pixels, '
+                                      f'over max_image_bytes {max_bytes}')
+
+
 JPEG_REDUCED = ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4), (2, cv2.IMREAD_REDUCED_COLOR_2))
 
 
@@ -91,12 +101,7 @@ def decode_compressed(format, data, max_bytes=DEFAULT_MAX_IMAGE_BYTES, min_size=
         raise ImageError('encoding', f'format {quoted(format)}: compressed depth images are not supported')
     data = bytes(data)
     codec, width, height = image_size(data)
-    if width <= 0 or height <= 0:
-        raise ImageError('size', f'{codec} header says {width}x{height}: width and height must be positive')
-    decoded_bytes = width * height * 3
-    if decoded_bytes > max_bytes:
-        raise ImageError('too_large', f'{codec} header claims {width}x{height} = {decoded_bytes} bytes of pixels, '
-                                      f'over max_image_bytes {max_bytes}')
+    check_size(codec, width, height, max_bytes)
     flag, factor = cv2.IMREAD_COLOR, 1
     if codec == 'JPEG' and min_size:
         flag, factor = next(((f, r) for r, f in JPEG_REDUCED if _ceil_div(height, r) >= min_size[0]
