@@ -11,7 +11,7 @@ from vision_classifier.core.image_encoding import DEFAULT_MAX_IMAGE_BYTES
 from vision_classifier.core.image_files import ImageFileError, read_rgb
 from vision_classifier.core.output import write_line
 from vision_classifier.core.parameters import QOS_CHOICES
-from vision_classifier.core.paths import packages_dir, PathError, resolve_path
+from vision_classifier.core.paths import cache_dir, packages_dir, PathError, resolve_path
 from vision_classifier.core.tflite_model import ModelConfig, ModelError, TfliteCpuModel
 from vision_classifier.core.vision import VisionService
 
@@ -140,8 +140,10 @@ def run_command(args):
 
 
 def demo(args):
-    if fetch_assets(argparse.Namespace(dir=args.packages_dir)):
+    if fetch_assets(argparse.Namespace(dir=args.packages_dir), report=False):  # `fetch-assets` says where they are
         return 1
+    if args.save_dir is None:
+        args.save_dir = str(demo_save_dir())
     if args.frames is None:  # with the web page: until Ctrl-C
         args.frames = 0 if args.web else 8
     return run_config(args, default_config())
@@ -156,14 +158,20 @@ def default_config():
         return str(Path(__file__).resolve().parents[1] / 'config' / 'default.json')
 
 
-def fetch_assets(args):
+def demo_save_dir():
+    """Return where the demo writes its annotated frames by default, whatever the working directory."""
+    return cache_dir() / 'annotated_frames'
+
+
+def fetch_assets(args, report=True):
     from vision_classifier.core.assets import AssetError, fetch
     try:
         where = fetch(Path(args.dir) if args.dir else packages_dir(None))
     except (AssetError, OSError, subprocess.CalledProcessError) as e:
         write_line(f'error: {e}', sys.stderr)
         return 1
-    write_line(f'default model and photos in {where}')
+    if report:
+        write_line(f'default model and photos in {where}')
     return 0
 
 
@@ -222,11 +230,12 @@ def build_parser():
     add_max_image_bytes(ask)
     ask.set_defaults(run=get_classifications)
 
-    def add_run_options(command):
+    def add_run_options(command, save_dir_default=''):
         command.add_argument('--packages-dir', default=None, help='where ${packages.<name>} resolves')
         command.add_argument('--frames', type=int, default=0, help='stop after this many annotated frames')
         command.add_argument('--duration', type=float, default=0.0, help='stop after this many seconds')
-        command.add_argument('--save-dir', default=None, help='write annotated frames to DIR/<transform camera>')
+        command.add_argument('--save-dir', default=None,
+                             help=f'write annotated frames to DIR/<transform camera>{save_dir_default}')
         command.add_argument('--echo', action='store_true',
                              help='print every result (default: at most one line a second per vision service)')
         command.add_argument('--qos-reliability', default='auto', choices=QOS_CHOICES,
@@ -242,8 +251,8 @@ def build_parser():
     config.set_defaults(run=run_command)
 
     default = commands.add_parser('demo', help='run the built-in default config: the sample photos classified')
-    add_run_options(default)
-    default.set_defaults(run=demo, frames=None, save_dir='annotated_frames', echo=True)
+    add_run_options(default, ' (default: ~/.cache/vision_classifier/annotated_frames, or in $XDG_CACHE_HOME)')
+    default.set_defaults(run=demo, frames=None, echo=True)
 
     assets = commands.add_parser('fetch-assets', help='download the default model and photos (hash-checked)')
     assets.add_argument('dir', nargs='?', help='packages folder (default: the packages directory)')

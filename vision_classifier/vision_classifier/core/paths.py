@@ -19,6 +19,14 @@ def packages_dir(explicit=None):
     return Path(chosen).expanduser()
 
 
+def cache_dir():
+    """Return our folder in the user's cache: $XDG_CACHE_HOME/vision_classifier (default ~/.cache/vision_classifier)."""
+    base = os.environ.get('XDG_CACHE_HOME', '')
+    if not os.path.isabs(base):  # unset, empty or relative: the XDG base directory spec says to ignore it
+        base = os.path.join(os.path.expanduser('~'), '.cache')
+    return Path(base) / 'vision_classifier'
+
+
 def package_root(name, explicit_packages_dir=None):
     """Return `<packages dir>/<name>` if that folder exists, else the share directory of the ROS package `name`."""
     if not name or '/' in name:
