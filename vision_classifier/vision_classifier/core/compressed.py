@@ -1,5 +1,9 @@
-"""Decode `sensor_msgs/CompressedImage` data (JPEG, PNG). The size is read from the header first, so an image that
-claims more than max_bytes of pixels is rejected before anything is decoded (a decompression bomb allocates nothing)."""
+"""
+Decode `sensor_msgs/CompressedImage` data (JPEG, PNG).
+
+The size is read from the header first, so an image that claims more than max_bytes of pixels is rejected before
+anything is decoded (a decompression bomb allocates nothing).
+"""
 import cv2
 import numpy as np
 
@@ -16,7 +20,7 @@ def _fault(message):
 
 
 def jpeg_size(data):
-    """(width, height, offset of the frame header) from a JPEG's start-of-frame segment; raises ImageError."""
+    """Return (width, height, offset of the frame header) from a JPEG's start-of-frame segment; raise ImageError."""
     i, n = 2, len(data)
     while i < n:
         if data[i] != 0xFF:
@@ -45,14 +49,14 @@ def jpeg_size(data):
 
 
 def png_size(data):
-    """(width, height) from a PNG's IHDR chunk; raises ImageError."""
+    """Return (width, height) from a PNG's IHDR chunk; raise ImageError."""
     if len(data) < 33 or data[12:16] != b'IHDR':
         raise _fault(f'PNG: no IHDR chunk in its first 33 bytes ({len(data)} bytes in all)')
     return int.from_bytes(data[16:20], 'big'), int.from_bytes(data[20:24], 'big')
 
 
 def image_size(data):
-    """(codec, width, height) from the header of JPEG or PNG `data`, after checking that it is complete."""
+    """Return (codec, width, height) from the header of JPEG or PNG `data`, after checking that it is complete."""
     if data.startswith(JPEG_MAGIC):
         width, height, frame = jpeg_size(data)
         if data.rfind(b'\xff\xd9') < frame:
@@ -68,6 +72,16 @@ def image_size(data):
     raise _fault(f'data is neither JPEG nor PNG (starts with {data[:8].hex(" ")})')
 
 
+def check_size(codec, width, height, max_bytes):
+    """Raise ImageError unless a `codec` header's width and height are positive and their pixels fit max_bytes."""
+    if width <= 0 or height <= 0:
+        raise ImageError('size', f'{codec} header says {width}x{height}: width and height must be positive')
+    decoded_bytes = width * height * 3
+    if decoded_bytes > max_bytes:
+        raise ImageError('too_large', f'{codec} header claims {width}x{height} = {decoded_bytes} bytes of pixels, '
+                                      f'over max_image_bytes {max_bytes}')
+
+
 JPEG_REDUCED = ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4), (2, cv2.IMREAD_REDUCED_COLOR_2))
 
 
@@ -75,21 +89,19 @@ def _ceil_div(a, b):
     return -(-a // b)
 
 
-def decode_compressed(format, data, max_bytes=DEFAULT_MAX_IMAGE_BYTES, min_size=None):
-    """The BGR pixels of a CompressedImage's `data`; `format` (e.g. `jpeg`, `rgb8; jpeg compressed bgr8`) is only
-    checked for depth images: the data's own header tells JPEG from PNG. With `min_size` (height, width), a JPEG is
-    decoded scaled down by 2, 4 or 8 (libjpeg's DCT scaling: a fraction of the work) as long as it stays at least
-    that large. Raises ImageError."""
+def decode_compressed(format, data, max_bytes=DEFAULT_MAX_IMAGE_BYTES, min_size=None):  # noqa: A002
+    """
+    Return the BGR pixels of a CompressedImage's `data`; raise ImageError.
+
+    `format` (e.g. `jpeg`, `rgb8; jpeg compressed bgr8`) is only checked for depth images: the data's own header
+    tells JPEG from PNG. With `min_size` (height, width), a JPEG is decoded scaled down by 2, 4 or 8 (libjpeg's DCT
+    scaling: a fraction of the work) as long as it stays at least that large.
+    """
     if 'compresseddepth' in format.lower():
         raise ImageError('encoding', f'format {quoted(format)}: compressed depth images are not supported')
     data = bytes(data)
     codec, width, height = image_size(data)
-    if width <= 0 or height <= 0:
-        raise ImageError('size', f'{codec} header says {width}x{height}: width and height must be positive')
-    decoded_bytes = width * height * 3
-    if decoded_bytes > max_bytes:
-        raise ImageError('too_large', f'{codec} header claims {width}x{height} = {decoded_bytes} bytes of pixels, '
-                                      f'over max_image_bytes {max_bytes}')
+    check_size(codec, width, height, max_bytes)
     flag, factor = cv2.IMREAD_COLOR, 1
     if codec == 'JPEG' and min_size:
         flag, factor = next(((f, r) for r, f in JPEG_REDUCED if _ceil_div(height, r) >= min_size[0]
@@ -111,7 +123,7 @@ def decode_compressed_msg(msg, max_bytes=DEFAULT_MAX_IMAGE_BYTES, min_size=None)
 
 
 def encode_jpeg(pixels, order='rgb', quality=90):
-    """JPEG bytes of an HxWx3 uint8 image with channels in `order` ('rgb' or 'bgr')."""
+    """Return the JPEG bytes of an HxWx3 uint8 image with channels in `order` ('rgb' or 'bgr')."""
     bgr = pixels if order == 'bgr' else cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR)
     ok, encoded = cv2.imencode('.jpg', bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:

@@ -16,11 +16,13 @@ ORDERS = ('rgb', 'bgr')
 
 
 def filter_for_overlay(classifications, confidence_threshold=0.0, max_classifications=1, valid_labels=()):
-    """The results to draw, best first: confidence >= threshold, label in `valid_labels` when given (compared
-    case-insensitively, as Viam does), at most `max_classifications` (<= 0: all).
+    """
+    Return the results to draw, best first.
 
-    Viam takes the classifier's top n and then filters, so a valid label ranked below n is never shown; we
-    filter first."""
+    Kept: confidence >= threshold, label in `valid_labels` when given (compared case-insensitively, as Viam does),
+    at most `max_classifications` (<= 0: all). Viam takes the classifier's top n and then filters, so a valid label
+    ranked below n is never shown; we filter first.
+    """
     valid = {label.strip().lower() for label in valid_labels}
     kept = [c for c in classifications
             if c.confidence >= confidence_threshold and (not valid or c.class_name.strip().lower() in valid)]
@@ -38,9 +40,12 @@ def thickness_at(scale):
 
 @functools.lru_cache(maxsize=1024)
 def ink_box(text, scale, thickness):
-    """(left, top, right, bottom) of the pixels that cv2.putText inks for `text`, relative to its origin (the
-    baseline's left end). Measured by drawing: OpenCV 4 and 5 place the same font differently, and getTextSize
-    reports neither's ink exactly."""
+    """
+    Return (left, top, right, bottom) of the pixels that cv2.putText inks for `text`.
+
+    Relative to its origin (the baseline's left end). Measured by drawing: OpenCV 4 and 5 place the same font
+    differently, and getTextSize reports neither's ink exactly.
+    """
     (width, height), baseline = cv2.getTextSize(text, FONT, scale, thickness)
     pad = thickness + 2 * height + baseline
     canvas = np.zeros((2 * pad + height, 2 * pad + width), np.uint8)
@@ -52,8 +57,12 @@ def ink_box(text, scale, thickness):
 
 
 def layout(height, width, texts):
-    """(scale, thickness, [origin of each text]) placing each text's ink top-left at (30, 30 + 30 i) as Viam does,
-    scaled down (to MIN_SCALE at most) until every line, with its outline, fits in a height x width image."""
+    """
+    Return (scale, thickness, [origin of each text]) for `texts` in a height x width image.
+
+    Each text's ink top-left is at (30, 30 + 30 i) as Viam does, scaled down (to MIN_SCALE at most) until every
+    line, with its outline, fits.
+    """
     longest = max(ink_box(t, 1.0, thickness_at(1.0))[2] for t in texts)
     scale = max(MIN_SCALE, min(1.0, width / (ORIGIN + longest + 2 * OUTLINE_EXTRA + 2),
                                height / (ORIGIN + LINE_SPACING * len(texts))))
@@ -70,10 +79,13 @@ def layout(height, width, texts):
 
 
 def draw_classifications(image, lines, note=None, order='rgb'):
-    """A copy of the HxWx3 uint8 `image` (channels in `order`: 'rgb' or 'bgr') with each of `lines`
-    (items with class_name and confidence) written as "label: 0.87" in red, and `note` on a last line in
-    yellow. Each line's text starts at (30, 30 + 30 i), as Viam's, scaled down to fit small images; a dark outline
-    keeps them legible on any background."""
+    """
+    Return a copy of the HxWx3 uint8 `image` (channels in `order`: 'rgb' or 'bgr') with `lines` written on it.
+
+    Each of `lines` (items with class_name and confidence) is written as "label: 0.87" in red, and `note` on a last
+    line in yellow. Each line's text starts at (30, 30 + 30 i), as Viam's, scaled down to fit small images; a dark
+    outline keeps them legible on any background.
+    """
     if order not in ORDERS:
         raise ValueError(f'order: expected one of {", ".join(ORDERS)}, got {order!r}')
     out = np.array(image, dtype=np.uint8, order='C', copy=True)

@@ -1,5 +1,9 @@
-"""Notice that a file changed: its folder is watched (editors save by writing a new file and renaming it over the
-old one), and a save made of several file operations counts once, after they stop (debounced)."""
+"""
+Notice that a file changed.
+
+Its folder is watched (editors save by writing a new file and renaming it over the old one), and a save made of
+several file operations counts once, after they stop (debounced).
+"""
 import os
 import threading
 import time
@@ -12,8 +16,11 @@ CHANGES = {'created', 'modified', 'moved', 'deleted', 'closed'}
 
 
 class FileWatch(FileSystemEventHandler):
-    """`changed()` is true once after the file had events and then none for `quiet` seconds. Raises OSError when
-    the folder cannot be watched (e.g. the inotify limit)."""
+    """
+    Tell when a file changed: `changed()` is true once after the file had events and then none for `quiet` seconds.
+
+    Raises OSError when the folder cannot be watched (e.g. the inotify limit).
+    """
 
     def __init__(self, path, quiet=0.3):
         self.path = os.path.abspath(path)

@@ -1,15 +1,19 @@
-"""What a node reports about itself on /diagnostics: counts, rates, latency percentiles, faults by kind, a level and
-a message. Pure bookkeeping (no rclpy); `diagnostics.py` publishes it."""
-import time
+"""
+What a node reports about itself on /diagnostics.
+
+Counts, rates, latency percentiles, faults by kind, a level and a message. Pure bookkeeping (no rclpy);
+`diagnostics.py` publishes it.
+"""
 from collections import Counter, deque
 from dataclasses import dataclass, field
+import time
 
 OK, WARN, ERROR = 0, 1, 2
 LATENCY_WINDOW = 1000
 
 
 def percentile(values, q):
-    """The q-th percentile (0..100) of `values`, interpolated linearly between the closest ranks; None if empty."""
+    """Return the q-th percentile of `values` (q: 0..100), linear between the closest ranks; None if empty."""
     ordered = sorted(values)
     if not ordered:
         return None
@@ -27,9 +31,13 @@ class Report:
 
 
 class Health:
-    """Counts what comes in, what goes out, what was dropped (when the node can know it: `counts_drops`) and faults
-    per kind, and keeps the latencies of the last `window` outputs. `report()` sums it up and starts a new period:
-    rates and warnings cover the period since the previous report."""
+    """
+    Count what comes in, what goes out, what was dropped, and faults per kind.
+
+    Drops are counted when the node can know them (`counts_drops`). The latencies of the last `window` outputs are
+    kept. `report()` sums it up and starts a new period: rates and warnings cover the period since the previous
+    report.
+    """
 
     def __init__(self, inputs='images', outputs='results', counts_drops=True, window=LATENCY_WINDOW,
                  stale_after=5.0, clock=time.monotonic, drops='dropped', drops_warn=True):
@@ -49,7 +57,7 @@ class Health:
         self.last_received = self.clock()
 
     def result_out(self, latency=None):
-        """One output; `latency` in seconds from the image's stamp, when known."""
+        """Count one output; `latency` in seconds from the image's stamp, when known."""
         self.published += 1
         if latency is not None:
             self.latencies.append(latency)
@@ -61,8 +69,12 @@ class Health:
         self.faults[kind] += 1
 
     def report(self, problem=None, values=()):
-        """The Report of the period since the last one: ERROR with `problem` (a text) when given; WARN on faults or
-        drops in the period, or when inputs stopped coming; else OK. `values` are more (key, text) rows."""
+        """
+        Return the Report of the period since the last one.
+
+        ERROR with `problem` (a text) when given; WARN on faults or drops in the period, or when inputs stopped
+        coming; else OK. `values` are more (key, text) rows.
+        """
         now = self.clock()
         seconds = max(now - self._start, 1e-9)
         received, published, dropped, faults = self._at_start

@@ -1,5 +1,8 @@
-"""Read `sensor_msgs/Image` fields as numpy views (or, for YUV 4:2:2 and Bayer, convert them to RGB), and make image
-fields from arrays (no cv_bridge)."""
+"""
+Read `sensor_msgs/Image` fields as numpy views, and make image fields from arrays (no cv_bridge).
+
+YUV 4:2:2 and Bayer images are converted to RGB.
+"""
 from dataclasses import dataclass
 
 import cv2
@@ -44,7 +47,7 @@ def quoted(text):
 
 
 def decode(encoding, height, width, step, is_bigendian, data, max_bytes=DEFAULT_MAX_IMAGE_BYTES):
-    """Check the fields against each other and the data, then view the pixels; raises ImageError."""
+    """Check the fields against each other and the data, then view the pixels; raise ImageError."""
     if encoding in ENCODINGS:
         channels, depth, order = ENCODINGS[encoding]
         pixel_bytes = channels * depth
@@ -86,7 +89,7 @@ def decode_msg(msg, max_bytes=DEFAULT_MAX_IMAGE_BYTES):
 
 
 def encode_fields(pixels):
-    """(height, width, step, data) of an image message for an HxW or HxWxC uint8 array, rows packed."""
+    """Return (height, width, step, data) of an image message for an HxW or HxWxC uint8 array, rows packed."""
     pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
     height, width = pixels.shape[:2]
     channels = 1 if pixels.ndim == 2 else pixels.shape[2]

@@ -7,7 +7,7 @@ class LabelError(ValueError):
 
 
 def parse_labels(text):
-    """One label per line, in order; whitespace trimmed, blank lines skipped."""
+    """Return one label per line, in order; whitespace trimmed, blank lines skipped."""
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
@@ -24,7 +24,7 @@ def read_label_file(path):
 
 
 def labels_from_metadata(model_bytes, metadata):
-    """The labels file the model's metadata names (or the only .txt zipped in the model), else None."""
+    """Return the labels file the model's metadata names (or the only .txt zipped in the model), else None."""
     names = [n for n in metadata.label_file_names if n in metadata.packed_files]
     if not names:
         names = [n for n in metadata.packed_files if n.lower().endswith('.txt')]
@@ -37,5 +37,5 @@ def labels_from_metadata(model_bytes, metadata):
 
 
 def numbered_labels(count):
-    """Viam's documented fallback: classes read as "1", "2", and so on."""
+    """Return Viam's documented fallback: classes read as "1", "2", and so on."""
     return [str(i) for i in range(1, count + 1)]

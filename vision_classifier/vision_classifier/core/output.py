@@ -1,5 +1,9 @@
-"""Lines of output written whole: one write per line, so that lines written from several threads or processes to
-one stream never mix within a line (print() writes the text and the newline separately)."""
+"""
+Lines of output written whole.
+
+One write per line, so that lines written from several threads or processes to one stream never mix within a line
+(print() writes the text and the newline separately).
+"""
 import sys
 
 

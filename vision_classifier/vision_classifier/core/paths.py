@@ -1,7 +1,7 @@
 """Resolve Viam's `${packages.<name>}` placeholders in file paths."""
 import os
-import re
 from pathlib import Path
+import re
 
 PACKAGES_DIR_ENV = 'VISION_CLASSIFIER_PACKAGES_DIR'
 DEFAULT_PACKAGES_DIR = '~/.viam/packages'
@@ -14,13 +14,21 @@ class PathError(ValueError):
 
 
 def packages_dir(explicit=None):
-    """The packages directory: `explicit`, else $VISION_CLASSIFIER_PACKAGES_DIR, else ~/.viam/packages."""
+    """Return the packages directory: `explicit`, else $VISION_CLASSIFIER_PACKAGES_DIR, else ~/.viam/packages."""
     chosen = explicit or os.environ.get(PACKAGES_DIR_ENV) or DEFAULT_PACKAGES_DIR
     return Path(chosen).expanduser()
 
 
+def cache_dir():
+    """Return our folder in the user's cache: $XDG_CACHE_HOME/vision_classifier (default ~/.cache/vision_classifier)."""
+    base = os.environ.get('XDG_CACHE_HOME', '')
+    if not os.path.isabs(base):  # unset, empty or relative: the XDG base directory spec says to ignore it
+        base = os.path.join(os.path.expanduser('~'), '.cache')
+    return Path(base) / 'vision_classifier'
+
+
 def package_root(name, explicit_packages_dir=None):
-    """`<packages dir>/<name>` if that folder exists, else the share directory of the installed ROS package `name`."""
+    """Return `<packages dir>/<name>` if that folder exists, else the share directory of the ROS package `name`."""
     if not name or '/' in name:
         raise PathError(f'${{packages.{name}}}: not a valid package name')
     base = packages_dir(explicit_packages_dir)
@@ -41,8 +49,11 @@ def package_root(name, explicit_packages_dir=None):
 
 
 def expand_variables(text, environ=None):
-    """`$VAR` and `${VAR}` replaced by their environment values; `${packages.<name>}` is left as it is.
-    An unset variable is a PathError naming it."""
+    """
+    Return `text` with `$VAR` and `${VAR}` replaced by their environment values.
+
+    `${packages.<name>}` is left as it is. An unset variable is a PathError naming it.
+    """
     environ = os.environ if environ is None else environ
 
     def value(match):
@@ -56,8 +67,11 @@ def expand_variables(text, environ=None):
 
 
 def resolve_path(path, explicit_packages_dir=None, base_dir=None):
-    """Expand `$VAR`, `${VAR}`, `${packages.<name>}` and `~` in `path`; a relative result is taken relative to
-    `base_dir` when given. Returns a string."""
+    """
+    Expand `$VAR`, `${VAR}`, `${packages.<name>}` and `~` in `path`; return a string.
+
+    A relative result is taken relative to `base_dir` when given.
+    """
     expanded = _PACKAGE_REF.sub(
         lambda match: str(package_root(match.group(1), explicit_packages_dir)), expand_variables(path))
     expanded = os.path.expanduser(expanded)

@@ -15,7 +15,7 @@ def softmax(values):
 
 
 def confidences(raw, scale=0.0, zero_point=0):
-    """Dequantize; softmax where the values are logits (several values, some outside [0, 1]); clip to [0, 1]."""
+    """Dequantize, softmax where the values are logits (several values, some outside [0, 1]), and clip to [0, 1]."""
     values = dequantize(raw, scale, zero_point)
     if values.size > 1 and (values.min() < 0.0 or values.max() > 1.0):
         values = softmax(values)

@@ -21,12 +21,12 @@ class InputSpec:
 
     @property
     def channels_first(self):
-        """NCHW when dimension 1 holds 3 channels, else NHWC (as Viam decides)."""
+        """Tell whether the layout is NCHW: when dimension 1 holds 3 channels, else NHWC (as Viam decides)."""
         return self.shape[1] == 3 and self.shape[3] != 3
 
     @property
     def size(self):
-        """(height, width); -1 where the model takes the source size."""
+        """Return (height, width); -1 where the model takes the source size."""
         return (self.shape[2], self.shape[3]) if self.channels_first else (self.shape[1], self.shape[2])
 
     def validate(self):
@@ -46,6 +46,7 @@ class InputSpec:
 @dataclass(frozen=True)
 class Normalization:
     """Float inputs get (v/255 - mean) / std per channel, in the order the model takes the channels."""
+
     mean: tuple = DEFAULT_MEAN
     std: tuple = DEFAULT_STD
 
@@ -59,7 +60,7 @@ class Normalization:
 
     @classmethod
     def from_pixel_scale(cls, mean, std):
-        """From TFLite metadata, where mean and std apply to 0..255 pixel values."""
+        """Make a Normalization from TFLite metadata, where mean and std apply to 0..255 pixel values."""
         return cls.from_values([m / 255.0 for m in _three(mean, 'metadata mean')],
                                [s / 255.0 for s in _three(std, 'metadata std')])
 
@@ -78,7 +79,7 @@ CHANNEL_ORDERS = {'rgb': None, 'bgr': cv2.COLOR_BGR2RGB, 'rgba': cv2.COLOR_RGBA2
 
 
 def to_rgb(image, order):
-    """An HxWx3 RGB uint8 array from an image whose channels are in `order` (see CHANNEL_ORDERS)."""
+    """Return an HxWx3 RGB uint8 array from an image whose channels are in `order` (see CHANNEL_ORDERS)."""
     code = CHANNEL_ORDERS[order]
     return image if code is None else cv2.cvtColor(image, code)
 
@@ -97,14 +98,14 @@ class Preprocessor:
         self._offset = (-mean / std).astype(np.float32)
 
     def tensor_shape(self, image_height, image_width):
-        """The input shape for a source image, with -1 dimensions taking the source size."""
+        """Return the input shape for a source image, with -1 dimensions taking the source size."""
         height, width = self.spec.size
         height = image_height if height < 0 else height
         width = image_width if width < 0 else width
         return (1, 3, height, width) if self.spec.channels_first else (1, height, width, 3)
 
     def __call__(self, image, order='rgb'):
-        """A model input (batch of 1) from an HxWxC uint8 image whose channels are in `order`."""
+        """Return a model input (batch of 1) from an HxWxC uint8 image whose channels are in `order`."""
         shape = self.tensor_shape(image.shape[0], image.shape[1])
         height, width = (shape[2], shape[3]) if self.spec.channels_first else (shape[1], shape[2])
         if image.shape[:2] != (height, width):

@@ -1,9 +1,9 @@
 """Child processes with their output in a log file: the bench's camera and classifier, the tests' nodes."""
+from pathlib import Path
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 
 class Process:
@@ -24,8 +24,7 @@ class Process:
         return '\n'.join(self.log().splitlines()[-lines:])
 
     def wait_for_log(self, text, timeout=60.0):
-        """Whether `text` appears in the output within `timeout` seconds (False at once if the process ends
-        without it)."""
+        """Tell whether `text` appears in the output within `timeout` seconds (at once if the process ends)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if text in self.log():
@@ -36,7 +35,7 @@ class Process:
         return text in self.log()
 
     def stop(self, grace=60.0):
-        """SIGINT, then SIGKILL after `grace` seconds; the exit code."""
+        """Send SIGINT, then SIGKILL after `grace` seconds; return the exit code."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
             try:

@@ -1,6 +1,6 @@
 """Rate-limited reporting of repeated faults, counted per kind."""
-import time
 from collections import Counter
+import time
 
 
 class FaultLog:

@@ -1,12 +1,13 @@
-"""Read what a classifier needs from a TFLite flatbuffer: its TFLite metadata (normalization, label file names).
+"""
+Read what a classifier needs from a TFLite flatbuffer: its TFLite metadata (normalization, label file names).
 
 A minimal reader of the two flatbuffer schemas (tensorflow/lite/schema/schema.fbs and
 tensorflow_lite_support/metadata/metadata_schema.fbs), so no TensorFlow or tflite-support is needed.
 """
+from dataclasses import dataclass
 import io
 import struct
 import zipfile
-from dataclasses import dataclass
 
 from flatbuffers import encode
 from flatbuffers import number_types as N
@@ -103,7 +104,7 @@ def _label_files(table, index):
 
 
 def packed_files(data):
-    """Names of the files zipped onto the end of the model (TFLite metadata's associated files)."""
+    """Return the names of the files zipped onto the end of the model (TFLite metadata's associated files)."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             return tuple(archive.namelist())

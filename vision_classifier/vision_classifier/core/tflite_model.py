@@ -1,11 +1,15 @@
 """Viam's `tflite_cpu` ML model service: a TFLite classifier run on the CPU."""
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 import os
+from pathlib import Path
 import sys
 import tempfile
 import threading
-from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -13,7 +17,7 @@ from vision_classifier.core.labels import LabelError, labels_from_metadata, numb
 from vision_classifier.core.paths import resolve_path
 from vision_classifier.core.postprocess import confidences
 from vision_classifier.core.preprocess import InputError, InputSpec, Normalization, Preprocessor
-from vision_classifier.core.tflite_metadata import TFLITE_IDENTIFIER, read_metadata
+from vision_classifier.core.tflite_metadata import ModelMetadata, read_metadata, TFLITE_IDENTIFIER
 
 
 class ModelError(ValueError):
@@ -25,7 +29,7 @@ LITERT_INFO = b'INFO: Created TensorFlow Lite XNNPACK delegate for CPU.'
 
 
 @contextmanager
-def without_litert_info():
+def without_litert_info() -> Iterator[None]:
     """Run the block with file descriptor 2 captured, then pass on every line but LITERT_INFO."""
     try:
         sys.stderr.flush()
@@ -46,8 +50,8 @@ def without_litert_info():
                 kept = kept[os.write(2, kept):]
 
 
-def interpreter_class():
-    """LiteRT's Interpreter, or tflite-runtime's where only that is installed."""
+def interpreter_class() -> type:
+    """Return the Interpreter class of LiteRT, or of tflite-runtime where only that is installed."""
     try:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError:
@@ -58,7 +62,8 @@ def interpreter_class():
     return Interpreter
 
 
-def check_num_threads(value):
+def check_num_threads(value: Any) -> int:
+    """Return `value` if it is an integer of at least 1; else raise ModelError."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ModelError(f'num_threads: expected an integer of at least 1, got {value!r}')
     return value
@@ -69,13 +74,13 @@ class ModelConfig:
     model_path: str
     label_path: str = ''
     num_threads: int = 1
-    input_image_mean_value: tuple = ()
-    input_image_std_dev: tuple = ()
+    input_image_mean_value: tuple[float, ...] = ()
+    input_image_std_dev: tuple[float, ...] = ()
     input_image_bgr: bool = False
 
     @classmethod
-    def from_parameters(cls, p, packages_dir=None):
-        """The config of a classifier node's parameters (missing ones take their defaults); raises PathError."""
+    def from_parameters(cls, p: Mapping[str, Any], packages_dir: str | Path | None = None) -> ModelConfig:
+        """Return the config of a classifier node's parameters (missing ones take their defaults); raise PathError."""
         label_path = p.get('label_path', '')
         return cls(model_path=resolve_path(p.get('model_path', ''), packages_dir),
                    label_path=resolve_path(label_path, packages_dir) if label_path else '',
@@ -84,8 +89,8 @@ class ModelConfig:
                    input_image_std_dev=tuple(p.get('input_image_std_dev') or ()),
                    input_image_bgr=p.get('input_image_bgr', False))
 
-    def describe(self):
-        """The model path and whatever differs from the defaults, for log lines."""
+    def describe(self) -> str:
+        """Return the model path and whatever differs from the defaults, for log lines."""
         extras = [f'labels {self.label_path}' if self.label_path else '',
                   f'{self.num_threads} threads' if self.num_threads != 1 else '',
                   f'mean {list(self.input_image_mean_value)}' if self.input_image_mean_value else '',
@@ -121,9 +126,15 @@ def _spec(detail):
 
 
 class TfliteCpuModel:
-    """Loads a .tflite classifier; `scores(image)` returns one confidence per label."""
+    """A .tflite classifier, loaded; `scores(image)` returns one confidence per label."""
 
-    def __init__(self, config):
+    config: ModelConfig
+    metadata: ModelMetadata
+    preprocessor: Preprocessor
+    output_size: int
+    labels: list[str]
+
+    def __init__(self, config: ModelConfig) -> None:
         self.config = config
         threads = check_num_threads(config.num_threads)
         data = _read_model_file(config.model_path)
@@ -193,20 +204,23 @@ class TfliteCpuModel:
             raise ModelError(f'{source}: {len(labels)} labels, but the model outputs {self.output_size} values')
         return labels
 
-    def summary(self):
+    def summary(self) -> str:
+        """Return the number of classes and the input tensor's shape and type, for log lines."""
         return (f'{len(self.labels)} classes, input {[int(d) for d in self._input["shape"]]} '
                 f'{np.dtype(self._input["dtype"]).name}')
 
     @property
-    def input_details(self):
+    def input_details(self) -> dict[str, Any]:
+        """Return LiteRT's details of the input tensor."""
         return self._input
 
     @property
-    def output_details(self):
+    def output_details(self) -> dict[str, Any]:
+        """Return LiteRT's details of the output tensor the classifications come from."""
         return self._output
 
-    def invoke(self, tensor):
-        """Run the model on a prepared input tensor; returns the raw output."""
+    def invoke(self, tensor: np.ndarray) -> np.ndarray:
+        """Run the model on a prepared input tensor; return the raw output."""
         with self._lock:
             if tensor.shape != self._input_shape:
                 self._interpreter.resize_tensor_input(self._input['index'], tensor.shape)
@@ -216,15 +230,15 @@ class TfliteCpuModel:
             self._interpreter.invoke()
             return self._interpreter.get_tensor(self._output['index'])
 
-    def scores(self, image, order='rgb'):
-        """Confidences in [0, 1], one per label, for an HxWxC uint8 image with channels in `order`."""
+    def scores(self, image: np.ndarray, order: str = 'rgb') -> np.ndarray:
+        """Return confidences in [0, 1], one per label, for an HxWxC uint8 image with channels in `order`."""
         raw = self.invoke(self.preprocessor(image, order))
         scale, zero_point = self._output.get('quantization', (0.0, 0))
         return confidences(raw, scale, zero_point)
 
 
-def load_model(config):
-    """A TfliteCpuModel that loads, has one label per output and classifies a test frame; else ModelError."""
+def load_model(config: ModelConfig) -> TfliteCpuModel:
+    """Return a TfliteCpuModel that loads, has one label per output and classifies a test frame; else ModelError."""
     model = TfliteCpuModel(config)
     try:
         scores = model.scores(np.full((16, 16, 3), 128, np.uint8))

@@ -1,5 +1,9 @@
 """Viam's `mlmodel` vision service: classifications from a model's confidences."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -14,10 +18,12 @@ class Classification:
 class Thresholds:
     default_minimum_confidence: float = 0.0
     # Per-label minimums, keys lower-cased; when set, labels not in it are dropped.
-    label_confidences: dict = field(default_factory=dict)
+    label_confidences: dict[str, float] = field(default_factory=dict)
 
     @classmethod
-    def create(cls, default_minimum_confidence=0.0, label_confidences=None):
+    def create(cls, default_minimum_confidence: float = 0.0,
+               label_confidences: Mapping[str, float] | None = None) -> Thresholds:
+        """Return checked thresholds (each from 0 to 1, labels lower-cased); raise ValueError naming a bad one."""
         def check(name, value):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
                 raise ValueError(f'{name}: expected a number from 0 to 1, got {value!r}')
@@ -28,8 +34,8 @@ class Thresholds:
         return cls(float(default_minimum_confidence), per_label)
 
 
-def parse_label_confidences(entries):
-    """{label: minimum} from "label:minimum" strings (the last colon separates); blank entries are skipped."""
+def parse_label_confidences(entries: Iterable[str]) -> dict[str, float]:
+    """Return {label: minimum} from "label:minimum" strings (the last colon separates); skip blank entries."""
     result = {}
     for entry in filter(str.strip, entries):
         label, sep, value = entry.rpartition(':')
@@ -42,8 +48,13 @@ def parse_label_confidences(entries):
     return result
 
 
-def select(scores, labels, n=0, thresholds=Thresholds()):
-    """Best first, filtered like Viam (label_confidences, else default_minimum_confidence), then top-n (n <= 0: all)."""
+def select(scores: np.ndarray | Sequence[float], labels: Sequence[str], n: int = 0,
+           thresholds: Thresholds = Thresholds()) -> list[Classification]:
+    """
+    Return the classifications best first, filtered like Viam, then the top n (n <= 0: all).
+
+    Filtered by label_confidences, else by default_minimum_confidence.
+    """
     scores = np.asarray(scores, dtype=np.float64)
     if thresholds.label_confidences:
         minimums = np.array([thresholds.label_confidences.get(label.lower(), np.inf) for label in labels])
@@ -58,13 +69,25 @@ def select(scores, labels, n=0, thresholds=Thresholds()):
     return [Classification(labels[i], float(scores[i])) for i in order]
 
 
+class Model(Protocol):
+    """What VisionService needs of a model (TfliteCpuModel is one)."""
+
+    @property
+    def labels(self) -> Sequence[str]:
+        """Return one label per score."""
+
+    def scores(self, image: np.ndarray, order: str = 'rgb') -> np.ndarray:
+        """Return confidences in [0, 1], one per label, for an HxWxC uint8 image with channels in `order`."""
+
+
 class VisionService:
     """A classifier: a model plus the thresholds; either may be replaced while it runs (`model = ...`)."""
 
-    def __init__(self, model, thresholds=Thresholds()):
+    def __init__(self, model: Model, thresholds: Thresholds = Thresholds()) -> None:
         self.model = model
         self.thresholds = thresholds
 
-    def classify(self, image, n=0, order='rgb'):
+    def classify(self, image: np.ndarray, n: int = 0, order: str = 'rgb') -> list[Classification]:
+        """Return the classifications of an HxWxC uint8 image (channels in `order`), best first; n <= 0: all."""
         model = self.model  # read once: a frame started with the old model finishes with it
         return select(model.scores(image, order), model.labels, n, self.thresholds)

@@ -8,10 +8,10 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
 from vision_classifier.core.camera_sources import Backoff, FrameError, make_source, SourceError
-from vision_classifier.nodes.diagnostics import Diagnostics
 from vision_classifier.core.health import Health
-from vision_classifier.core.rate_limit import FaultLog
 from vision_classifier.core.parameters import CAMERA
+from vision_classifier.core.rate_limit import FaultLog
+from vision_classifier.nodes.diagnostics import Diagnostics
 from vision_classifier.nodes.main import run_node, StartupError
 from vision_classifier.nodes.messages import image_msg
 from vision_classifier.nodes.parameters import declare

@@ -10,7 +10,7 @@ def node_classes():
 
 
 def create_node(spec, context=None):
-    """The node of a NodeSpec, with its parameters and remappings, as `ros2 launch` would start it."""
+    """Return the node of a NodeSpec, with its parameters and remappings, as `ros2 launch` would start it."""
     remaps = [arg for source, target in spec.remappings for arg in ('-r', f'{source}:={target}')]
     return node_classes()[spec.executable](
         spec.name, context=context, cli_args=['--ros-args', *remaps],

@@ -14,7 +14,7 @@ class StartupError(RuntimeError):
 
 
 def run_node(node_class, args=None):
-    """Create and spin `node_class` until Ctrl-C or shutdown; returns the exit code."""
+    """Create and spin `node_class` until Ctrl-C or shutdown; return the exit code."""
     try:
         rclpy.init(args=args)
     except _rclpy.RCLError as e:  # unparsable --ros-args; rcl has logged the details
@@ -42,7 +42,7 @@ def run_node(node_class, args=None):
 
 
 def node_name(node, default):
-    """The name a node runs under (after remapping), or `default` when it got no handle."""
+    """Return the name a node runs under (after remapping), or `default` when it got no handle."""
     try:
         return node.get_name()
     except Exception:  # Node.__init__ itself failed

@@ -1,9 +1,12 @@
-"""overlay_node: Viam's `transform` camera with a `classifications` step. Draws a classifier's results on the
-frames they were computed from (matched by header stamp and frame_id) and publishes `~/image`, and
-`~/image/compressed` (JPEG) while someone subscribes to it."""
+"""
+overlay_node: Viam's `transform` camera with a `classifications` step.
+
+Draws a classifier's results on the frames they were computed from (matched by header stamp and frame_id) and
+publishes `~/image`, and `~/image/compressed` (JPEG) while someone subscribes to it.
+"""
+from pathlib import Path
 import sys
 import time
-from pathlib import Path
 
 import cv2
 from rcl_interfaces.msg import SetParametersResult
@@ -11,21 +14,21 @@ from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
-from vision_classifier_msgs.msg import Classifications
 
 from vision_classifier.core.compressed import encode_jpeg
-from vision_classifier.nodes.diagnostics import Diagnostics
 from vision_classifier.core.drawing import draw_classifications, filter_for_overlay
 from vision_classifier.core.health import Health
 from vision_classifier.core.image_encoding import ImageError
+from vision_classifier.core.parameters import OVERLAY
 from vision_classifier.core.preprocess import to_rgb
 from vision_classifier.core.rate_limit import FaultLog
-from vision_classifier.core.parameters import OVERLAY
+from vision_classifier.core.vision import Classification
+from vision_classifier.nodes.diagnostics import Diagnostics
 from vision_classifier.nodes.image_input import image_subscription
 from vision_classifier.nodes.main import run_node, StartupError
 from vision_classifier.nodes.messages import image_msg
 from vision_classifier.nodes.parameters import declare
-from vision_classifier.core.vision import Classification
+from vision_classifier_msgs.msg import Classifications
 
 BUFFERED = 30        # recent frames waiting for results, and recent results, kept for matching
 BUFFERED_BYTES = 256 * 1024 * 1024  # and at most this much image data waiting
@@ -34,7 +37,7 @@ DYNAMIC = tuple(name for name, p in OVERLAY.items() if p.dynamic)
 
 
 def key_of(header):
-    """(stamp in ns, frame_id): what ties a result to its frame; sorts by stamp."""
+    """Return (stamp in ns, frame_id): what ties a result to its frame; sorts by stamp."""
     return header.stamp.sec * 10**9 + header.stamp.nanosec, header.frame_id
 
 
@@ -44,6 +47,8 @@ class OverlayNode(Node):
     def __init__(self, node_name=NODE_NAME, **kwargs):
         super().__init__(node_name, **kwargs)
         self.p = self._declare_parameters()
+        self.faults = FaultLog(self.p['fault_log_period'])  # faults and health first: _trim_saved reports to them
+        self.health = Health('images', 'images', counts_drops=True)
         self.output_dir = Path(self.p['output_dir']) if self.p['output_dir'] else None
         self.saved = {}  # paths of saved frames, oldest first
         if self.output_dir:
@@ -55,14 +60,12 @@ class OverlayNode(Node):
             self._trim_saved()
         self.frames = {}    # key -> (arrival time, header, DecodedImage), oldest arrival first
         self.results = {}   # key -> [Classification]
-        self.faults = FaultLog(self.p['fault_log_period'])
         self.add_on_set_parameters_callback(self._on_set_parameters)
         reliable = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
         self.publisher = self.create_publisher(Image, '~/image', reliable)
         self.jpeg_publisher = self.create_publisher(CompressedImage, '~/image/compressed', reliable)
         self.image_sub, self.decode_image = image_subscription(
             self, self.p['image_transport'], self._on_image, self.p['qos_reliability'], IMAGE_DEPTH)
-        self.health = Health('images', 'images', counts_drops=True)
         self.diagnostics = Diagnostics(self, self.health, 'overlay', lambda: (None, [
             ('topic', self.image_sub.topic_name), ('results topic', self.results_sub.topic_name),
             ('waiting frames', str(len(self.frames)))]))
@@ -116,7 +119,7 @@ class OverlayNode(Node):
             self._unmatched(key)
 
     def _unmatched(self, key):
-        """A frame whose results did not come: dropped, or drawn with the newest earlier results and a note."""
+        """Drop a frame whose results did not come, or draw it with the newest earlier results and a note."""
         _, header, image = self.frames.pop(key)
         if not self.p['publish_unmatched']:
             self.health.drop()
@@ -173,8 +176,8 @@ class OverlayNode(Node):
             self.health.fault(kind)
         if self.faults.report(kind):
             log = self.get_logger().info if info else self.get_logger().warning
-            log(f"{message} ({self.faults.counts[kind]} {kind} in all; repeats are logged every "
-                f"{self.faults.period:g} s)")
+            log(f'{message} ({self.faults.counts[kind]} {kind} in all; repeats are logged every '
+                f'{self.faults.period:g} s)')
 
 
 def main(args=None):

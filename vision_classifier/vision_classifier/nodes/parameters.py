@@ -19,7 +19,7 @@ TYPE_NAMES = {Parameter.Type.BOOL: 'a boolean', Parameter.Type.INTEGER: 'an inte
 
 
 def descriptor(param):
-    """The ParameterDescriptor of a core.parameters.Param."""
+    """Return the ParameterDescriptor of a core.parameters.Param."""
     d = ParameterDescriptor(description=param.description, read_only=not param.dynamic,
                             type=PARAMETER_TYPES[param.type].value)
     if param.range and param.type == 'double':
@@ -33,8 +33,12 @@ def descriptor(param):
 
 
 def coerced(param, expected):
-    """`param` as type `expected` where its value fits (an integer for a float, integers for floats, an empty list of
-    any type for an empty list); else None. rclpy converts none of these by itself."""
+    """
+    Return `param` as type `expected` where its value fits, else None.
+
+    It fits when it is an integer for a float, integers for floats, or an empty list of any type for an empty list.
+    rclpy converts none of these by itself.
+    """
     if param.type_ == expected:
         return param
     if expected == Parameter.Type.DOUBLE and param.type_ == Parameter.Type.INTEGER:
@@ -47,9 +51,12 @@ def coerced(param, expected):
 
 
 def declare(node, table):
-    """Declare every parameter of `table` with a typed value, so `ros2 param get/dump` show each one. Values given at
-    start are converted as `coerced` does and checked against their choices and range; returns {name: value}.
-    Values set later (`ros2 param set`) are converted the same way."""
+    """
+    Declare every parameter of `table` with a typed value, so `ros2 param get/dump` show each one.
+
+    Values given at start are converted as `coerced` does and checked against their choices and range; returns
+    {name: value}. Values set later (`ros2 param set`) are converted the same way.
+    """
     values = {}
     for param in table.values():
         expected = PARAMETER_TYPES[param.type]
@@ -76,8 +83,11 @@ def declare(node, table):
 
 
 def updated(values, params, table):
-    """`values` with the dynamic parameters among `params` (rclpy Parameters, being set) applied; raises ValueError
-    naming a value out of its choices or range."""
+    """
+    Return `values` with the dynamic parameters among `params` (rclpy Parameters, being set) applied.
+
+    Raises ValueError naming a value out of its choices or range.
+    """
     values = dict(values)
     for p in params:
         spec = table.get(p.name)
@@ -94,5 +104,5 @@ def updated(values, params, table):
 
 
 def typed_parameter(node, name, value):
-    """A Parameter of the type `node` declared (so [] is an empty string or double array, not a byte array)."""
+    """Return a Parameter of the type `node` declared (so [] is an empty string or double array, not a byte array)."""
     return Parameter(name, Parameter.Type(node.describe_parameter(name).type), value)

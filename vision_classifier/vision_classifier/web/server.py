@@ -1,5 +1,8 @@
-"""The control tab: one read-only web page with every camera live (MJPEG), the latest classifications of each
-vision service and each node's rate and latency. A front-end without rclpy: web_node feeds it.
+"""
+The control tab: one read-only web page.
+
+It shows every camera live (MJPEG), the latest classifications of each vision service and each node's rate and
+latency. A front-end without rclpy: web_node feeds it.
 
 The pipeline never waits for a browser: feeds keep only the newest frame (put() stores a reference and counts),
 a frame is encoded to JPEG at most once, off the ROS threads and only when someone watches, and every client is
@@ -7,14 +10,14 @@ sent the newest frame or none. Streams and connections are capped, a client that
 `send_timeout` seconds is dropped, and each client's unsent bytes are bounded by the socket buffer.
 """
 import asyncio
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 import json
 import logging
+from pathlib import Path
 import socket
 import threading
 import time
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -25,14 +28,14 @@ RATE_SECONDS = 5.0        # rates count the arrivals of the last few seconds
 RATE_SAMPLES = 300        # and at most this many of them
 MAX_CONNECTIONS = 64      # open HTTP connections; more get 503 and are closed
 STREAM_SNDBUF = 256 * 1024  # kernel send buffer of a stream's socket: what a stalled client holds there
-PAGE_STREAMS = 4          # cameras the page shows as MJPEG; the others as refreshed snapshots
-                          # (browsers open at most 6 connections per host)
+# cameras the page shows as MJPEG; the others as refreshed snapshots (browsers open at most 6 connections per host)
+PAGE_STREAMS = 4
 BOUNDARY = 'frame'
 PAGE = Path(__file__).with_name('page.html')
 
 
 def parse_address(text, default_host='127.0.0.1'):
-    """'[HOST:]PORT' -> (host, port); raises ValueError naming the problem."""
+    """Return (host, port) of '[HOST:]PORT'; raise ValueError naming the problem."""
     host, _, port = text.strip().rpartition(':')
     host = host.strip('[]') or default_host
     if not port.isdigit() or not 0 <= int(port) <= 65535:
@@ -75,8 +78,12 @@ class Feed:
 
 
 class CameraFeed(Feed):
-    """Images of one camera. `encode(value)` -> (JPEG bytes, width, height) runs in the web server's worker,
-    at most once per new frame, shared by all clients; what it raises is shown as the camera's error."""
+    """
+    Images of one camera.
+
+    `encode(value)` -> (JPEG bytes, width, height) runs in the web server's worker, at most once per new frame,
+    shared by all clients; what it raises is shown as the camera's error.
+    """
 
     def __init__(self, name, topic, encode):
         super().__init__(name, topic)
@@ -129,7 +136,7 @@ class ResultFeed(Feed):
 class _QuietMalformed(logging.Filter):
     """Malformed requests are answered 4xx and not logged; errors of our own handlers still are."""
 
-    def filter(self, record):
+    def filter(self, record):  # noqa: A003
         return not (record.exc_info and isinstance(record.exc_info[1], HttpProcessingError))
 
 
@@ -160,17 +167,20 @@ class _Counted:
 
 
 class WebServer:
-    """The page, `/status.json`, `/stream/<camera>` (MJPEG) and `/frame/<camera>` (newest JPEG), served by aiohttp
-    on its own thread and event loop. Cameras and vision services may be added and removed while it serves (the
-    dicts are replaced, never changed, so the server's thread reads a consistent set)."""
+    """
+    The page, `/status.json`, `/stream/<camera>` (MJPEG) and `/frame/<camera>` (newest JPEG).
+
+    Served by aiohttp on its own thread and event loop. Cameras and vision services may be added and removed while
+    it serves (the dicts are replaced, never changed, so the server's thread reads a consistent set).
+    """
 
     def __init__(self, host='127.0.0.1', port=8080, max_streams=MAX_STREAMS, max_connections=MAX_CONNECTIONS,
                  send_timeout=SEND_TIMEOUT, title='vision_classifier'):
         self.host, self.port = host, port
         self.max_streams, self.max_connections, self.send_timeout = max_streams, max_connections, send_timeout
         self.title = title
-        self.page = PAGE.read_text(encoding='utf-8').replace('{title}', title).replace('{page_streams}',
-                                                                                        str(PAGE_STREAMS))
+        self.page = PAGE.read_text(encoding='utf-8').replace('{title}', title).replace(
+            '{page_streams}', str(PAGE_STREAMS))
         self.cameras, self.classifiers = {}, {}
         self.streams = {}      # open stream responses -> their request's transport
         self.refused_streams = 0
@@ -193,7 +203,7 @@ class WebServer:
         return feed
 
     def remove_camera(self, name):
-        """Its streams end; its frames are no longer served."""
+        """Remove a camera: its streams end; its frames are no longer served."""
         feed = self.cameras.get(name)
         self.cameras = {n: f for n, f in self.cameras.items() if n != name}
         if feed is not None:
@@ -210,7 +220,7 @@ class WebServer:
         return f'http://{host}:{self.port}/'
 
     def start(self):
-        """Bind and serve; raises OSError (e.g. the port is in use) from the caller's thread."""
+        """Bind and serve; raise OSError (e.g. the port is in use) from the caller's thread."""
         started = threading.Event()
         failure = []
 
@@ -287,7 +297,7 @@ class WebServer:
             future.set_result(None)
 
     async def _newer_frame(self, feed, seen, timeout):
-        """Wait up to `timeout` for a frame newer than `seen`; the newest (seq, JPEG) or (seen, None)."""
+        """Wait up to `timeout` for a frame newer than `seen`; return the newest (seq, JPEG) or (seen, None)."""
         if feed.seq == seen:
             future = self._waiters.get(feed.name)
             if future is None:
