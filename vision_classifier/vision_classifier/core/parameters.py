@@ -77,6 +77,8 @@ MODEL = (
     Param('input_image_bgr', False, 'Feed the model BGR instead of RGB.', dynamic=True),
 )
 MODEL_PARAMETERS = tuple(p.name for p in MODEL)
+AUTOSTART = Param('autostart', True, 'Configure and activate at start, as a plain node; false: wait, unconfigured, for '
+                  'a lifecycle manager (~/change_state).')
 
 CLASSIFIER = table(
     MODEL,
@@ -104,6 +106,9 @@ CLASSIFIER = table(
           'classified within this many seconds.', range=(0.1, 3600.0)),
     Param('max_camera_requests', 100, 'get_classifications_from_camera requests that may wait for a frame; more are '
           'refused.', range=(1, 100000)),
+    Param('vision_msgs_class_id', 'index', 'class_id of the vision_msgs results: index (the label\'s index, as '
+          '~/vision/label_info maps it) or label (the label itself).', choices=('index', 'label')),
+    AUTOSTART,
 )
 
 OVERLAY = table(
@@ -120,6 +125,7 @@ OVERLAY = table(
           range=(1, 2**31 - 1)),
     IMAGE_INPUT,
     Param('jpeg_quality', 90, 'JPEG quality of ~/image/compressed.', range=(1, 100), dynamic=True),
+    AUTOSTART,
 )
 
 CAMERA = table(
@@ -134,6 +140,7 @@ CAMERA = table(
           'from 0.5 s).', range=(0.1, 3600.0)),
     Param('fault_log_period', 5.0, 'Seconds between warnings of one kind of unreadable frame; repeats are counted.',
           range=(0.0, 3600.0)),
+    AUTOSTART,
 )
 
 MAX_STREAMS = 20          # concurrent MJPEG streams; more get 503
@@ -152,6 +159,7 @@ WEB = table(
     QOS_RELIABILITY,
     Param('max_image_bytes', DEFAULT_MAX_IMAGE_BYTES, 'Images claiming more bytes are not shown.',
           range=(1, 2**31 - 1)),
+    AUTOSTART,
 )
 
 TABLES = {'classifier_node': CLASSIFIER, 'overlay_node': OVERLAY, 'camera_node': CAMERA, 'web_node': WEB}

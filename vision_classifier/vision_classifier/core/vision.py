@@ -10,8 +10,11 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Classification:
+    """One result: the label and its confidence; `index` is the label's place in the model's output (-1: unknown)."""
+
     class_name: str
     confidence: float
+    index: int = field(default=-1, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,7 @@ def select(scores: np.ndarray | Sequence[float], labels: Sequence[str], n: int =
     order = keep[np.argsort(-scores[keep], kind='stable')]
     if n > 0:
         order = order[:n]
-    return [Classification(labels[i], float(scores[i])) for i in order]
+    return [Classification(labels[i], float(scores[i]), int(i)) for i in order]
 
 
 class Model(Protocol):

@@ -2,7 +2,6 @@
 import sys
 import time
 
-from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
@@ -12,37 +11,62 @@ from vision_classifier.core.health import Health
 from vision_classifier.core.parameters import CAMERA
 from vision_classifier.core.rate_limit import FaultLog
 from vision_classifier.nodes.diagnostics import Diagnostics
-from vision_classifier.nodes.main import run_node, StartupError
+from vision_classifier.nodes.lifecycle import ManagedNode
+from vision_classifier.nodes.main import run_node
 from vision_classifier.nodes.messages import image_msg
 from vision_classifier.nodes.parameters import declare
 
 
-class CameraNode(Node):
+class CameraNode(ManagedNode):
     NODE_NAME = 'camera'
 
     def __init__(self, node_name=NODE_NAME, **kwargs):
         super().__init__(node_name, **kwargs)
-        p = declare(self, CAMERA)
-        try:
-            self.source = make_source(p['source_type'], p['source_path'], p['width'], p['height'], p['frame_rate'])
-        except ValueError as e:
-            raise StartupError(str(e)) from None
-        self.frame_id = p['frame_id']
-        self.backoff = Backoff(maximum=p['retry_max_seconds'])
-        self.faults = FaultLog(p['fault_log_period'])
+        self.p = declare(self, CAMERA)
+        self.source = self.publisher = self.timer = None
         self.is_open, self.failing, self.retry_at = False, False, 0.0
         self.last_error = None
-        self.publisher = self.create_publisher(Image, 'image_raw',
-                                               QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE))
         self.health = Health('frames', 'images', counts_drops=False)
         self.diagnostics = Diagnostics(self, self.health, 'camera', self._status)
+        if self.p['autostart']:
+            self.autostart()
+
+    def configure(self):
+        """Make the source (opened when active) and the publisher."""
+        p = self.p
+        self.source = make_source(p['source_type'], p['source_path'], p['width'], p['height'], p['frame_rate'])
+        self.backoff = Backoff(maximum=p['retry_max_seconds'])
+        self.faults = FaultLog(p['fault_log_period'])
+        self.publisher = self.create_publisher(Image, 'image_raw',
+                                               QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE))
         self.get_logger().info(f'{self.source} at {p["frame_rate"]:g} fps on {self.publisher.topic_name}')
+
+    def activate(self):
+        """Open the source and publish at the frame rate."""
+        self.failing, self.retry_at = False, 0.0
         self._open()
-        self.timer = self.create_timer(1.0 / p['frame_rate'], self._on_timer)
+        self.timer = self.create_timer(1.0 / self.p['frame_rate'], self._on_timer)
+
+    def deactivate(self):
+        """Stop publishing and close the source (a webcam is free for others while inactive)."""
+        if self.timer is not None:
+            self.destroy_timer(self.timer)
+            self.timer = None
+        if self.source is not None:
+            self.source.close()
+        self.is_open = False
+
+    def cleanup(self):
+        if self.publisher is not None:
+            self.destroy_publisher(self.publisher)
+        self.source = self.publisher = None
 
     def _status(self):
-        values = [('source', str(self.source)), ('topic', self.publisher.topic_name)]
-        return (None if self.is_open else f'source unavailable: {self.last_error}'), values
+        if self.source is None:
+            return None, [('state', 'unconfigured')]
+        values = [('source', str(self.source)), ('topic', self.publisher.topic_name),
+                  ('state', 'active' if self.active else 'inactive')]
+        return (None if self.is_open or not self.active else f'source unavailable: {self.last_error}'), values
 
     def _open(self):
         try:
@@ -81,12 +105,12 @@ class CameraNode(Node):
             self.backoff.reset()
             self.get_logger().info(f'{self.source}: frames again')
         self.health.frame_in()
-        header = Header(stamp=self.get_clock().now().to_msg(), frame_id=self.frame_id)
+        header = Header(stamp=self.get_clock().now().to_msg(), frame_id=self.p['frame_id'])
         self.publisher.publish(image_msg(pixels, 'rgb8', header))
         self.health.result_out(self.diagnostics.age(header))
 
     def destroy_node(self):
-        if hasattr(self, 'source'):
+        if getattr(self, 'source', None) is not None:
             self.source.close()
         return super().destroy_node()
 

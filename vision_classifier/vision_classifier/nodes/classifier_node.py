@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
 from rclpy.clock import Clock, ClockType
-from rclpy.node import Node
 from rclpy.task import Future
 from vision_classifier_msgs.msg import Classification as ClassificationMsg
 from vision_classifier_msgs.msg import Classifications
@@ -29,9 +28,12 @@ from vision_classifier.core.tflite_model import load_model, ModelConfig, ModelEr
 from vision_classifier.core.vision import parse_label_confidences, Thresholds, VisionService
 from vision_classifier.nodes import compat
 from vision_classifier.nodes.diagnostics import Diagnostics
+from vision_classifier.nodes import vision_msgs_output
 from vision_classifier.nodes.image_input import image_topic, ImageSubscription, TRANSPORT_TYPES
-from vision_classifier.nodes.main import run_node, StartupError
+from vision_classifier.nodes.lifecycle import ManagedNode
+from vision_classifier.nodes.main import run_node
 from vision_classifier.nodes.parameters import declare
+from vision_classifier.nodes.vision_msgs_output import VisionMsgs
 
 DYNAMIC = tuple(name for name, p in CLASSIFIER.items() if p.dynamic)
 CAMERA_LISTS = ('cameras', 'other_cameras')
@@ -70,46 +72,82 @@ class Input:
         return sequence - last - 1 if last is not None and sequence > last else 0
 
 
-class ClassifierNode(Node):
+class ClassifierNode(ManagedNode):
     NODE_NAME = 'classifier'
 
     def __init__(self, node_name=NODE_NAME, **kwargs):
         super().__init__(node_name, **kwargs)
-        p = declare(self, CLASSIFIER)
-        self.packages_dir = p['packages_dir'] or None
-        try:
-            config = ModelConfig.from_parameters(p, self.packages_dir)
-            self.service = VisionService(load_model(config), self._thresholds(p))
-            cameras, others = parse_cameras(p['cameras']), parse_cameras(p['other_cameras'])
-        except (ModelError, PathError, ValueError) as e:
-            raise StartupError(str(e)) from None
-        self.dynamic = {name: p[name] for name in DYNAMIC}
-        self.fixed = p
-        self.faults = FaultLog(p['fault_log_period'])
-        self.requests = CameraRequests(p['max_camera_requests'])
-        self._reconfiguring = threading.Lock()
-        self.inputs, self.others = {}, {c.name: c for c in others}  # inputs: replaced, never changed (threads)
+        self.p = declare(self, CLASSIFIER)
+        self.packages_dir = self.p['packages_dir'] or None
+        self.service = self.requests = self.vision = self.publisher = None  # from configure
+        self.inputs, self.others = {}, {}  # inputs: replaced, never changed (read by other threads)
+        self.entities = []  # services and timers while active
         self._new_cameras = None  # a `cameras` value set, for the executor to apply
-        self.add_on_set_parameters_callback(self._on_set_parameters)
+        self._reconfiguring = threading.Lock()
         # Frames, their classification and service calls in one group: under a multi-threaded executor (yours, in a
         # composed process) they go on with the old model while a new one loads in a parameter callback.
         self.work = MutuallyExclusiveCallbackGroup()
-        self.publisher = self.create_publisher(Classifications, '~/classifications', 10)
         self.health = Health('images', 'results', counts_drops=False)
-        self._set_cameras(cameras)
-        self.srv = self.create_service(GetClassifications, '~/get_classifications', self._on_get_classifications,
-                                       callback_group=self.work)
-        # Its own callback group: the handler waits for a frame while frames are classified.
-        self.camera_srv = self.create_service(
-            GetClassificationsFromCamera, '~/get_classifications_from_camera',
-            self._on_get_classifications_from_camera, callback_group=ReentrantCallbackGroup())
-        self.timer = self.create_timer(TICK_SECONDS, self._tick, clock=Clock(clock_type=ClockType.STEADY_TIME),
-                                       callback_group=self.work)
+        self.add_on_set_parameters_callback(self._on_set_parameters)
         self.diagnostics = Diagnostics(self, self.health, 'classifier', lambda: (None, self.model_summary()),
                                        self._camera_reports)
-        self.get_logger().info(
-            f'{config.model_path}: {self.service.model.summary()}, {config.num_threads} thread(s); '
-            f'listening on {", ".join(i.subscription.topic_name for i in self.inputs.values())}')
+        if self.p['autostart']:
+            self.autostart()
+
+    # --- lifecycle
+
+    def configure(self):
+        """Read the parameters, load the model and make the publishers."""
+        p = self.p
+        config = ModelConfig.from_parameters(p, self.packages_dir)
+        parse_cameras(p['cameras'])
+        self.others = {c.name: c for c in parse_cameras(p['other_cameras'])}
+        self.service = VisionService(load_model(config), self._thresholds(p))
+        self.faults = FaultLog(p['fault_log_period'])
+        self.requests = CameraRequests(p['max_camera_requests'])
+        self.publisher = self.create_publisher(Classifications, '~/classifications', 10)
+        if vision_msgs_output.available():
+            self.vision = VisionMsgs(self, p['vision_msgs_class_id'])
+        else:
+            self.get_logger().info(vision_msgs_output.MISSING)
+        self.get_logger().info(f'{config.model_path}: {self.service.model.summary()}, {config.num_threads} thread(s)')
+
+    def activate(self):
+        """Subscribe the cameras, serve, and describe the model on vision_msgs."""
+        self._new_cameras = None
+        self._set_cameras(parse_cameras(self.p['cameras']))
+        self.entities = [
+            self.create_service(GetClassifications, '~/get_classifications', self._on_get_classifications,
+                                callback_group=self.work),
+            # Its own callback group: the handler waits for a frame while frames are classified.
+            self.create_service(GetClassificationsFromCamera, '~/get_classifications_from_camera',
+                                self._on_get_classifications_from_camera, callback_group=ReentrantCallbackGroup()),
+            self.create_timer(TICK_SECONDS, self._tick, clock=Clock(clock_type=ClockType.STEADY_TIME),
+                              callback_group=self.work)]
+        if self.vision is not None:
+            self._describe(new_model=self.vision.version == 0)
+        self.get_logger().info(f'listening on {", ".join(i.subscription.topic_name for i in self.inputs.values())}')
+
+    def deactivate(self):
+        """Unsubscribe and stop serving: an inactive classifier costs about nothing while cameras publish."""
+        for name in list(self.inputs):
+            self._unsubscribe(name, 'the vision service was deactivated')
+        for entity in self.entities:
+            (self.destroy_timer if hasattr(entity, 'timer_period_ns') else self.destroy_service)(entity)
+        self.entities = []
+
+    def cleanup(self):
+        """Free the model and the publishers."""
+        if self.vision is not None:
+            self.vision.destroy()
+        if self.publisher is not None:
+            self.destroy_publisher(self.publisher)
+        self.service = self.requests = self.vision = self.publisher = None
+
+    def _describe(self, new_model):
+        """Publish the model and labels on vision_msgs (latched), a new database version for a new model."""
+        model = self.service.model
+        self.vision.describe(model.config, model, self.p['default_minimum_confidence'], new_model)
 
     @staticmethod
     def _thresholds(p):
@@ -119,31 +157,35 @@ class ClassifierNode(Node):
 
     def _default_camera(self):
         """The one input `image` (with no `cameras`), named by camera_name or its topic."""
-        transport = self.fixed['image_transport']
+        transport = self.p['image_transport']
         topic = image_topic(self, transport)
-        return CameraInput(self.fixed['camera_name'] or camera_of_topic(topic), topic, transport,
-                           self.fixed['qos_reliability'])
+        return CameraInput(self.p['camera_name'] or camera_of_topic(topic), topic, transport,
+                           self.p['qos_reliability'])
 
     def _subscribe(self, camera, own_topic, on_demand=False):
         msg_type, decode = TRANSPORT_TYPES[camera.transport]
         subscription = ImageSubscription(
             self, msg_type, camera.topic,
             compat.with_message_info(lambda msg, info, name=camera.name: self._on_image(name, msg, info)),
-            camera.qos_reliability or self.fixed['qos_reliability'], 1, callback_group=self.work)
+            camera.qos_reliability or self.p['qos_reliability'], 1, callback_group=self.work)
         publisher = self.create_publisher(Classifications, f'~/{camera.name}/classifications', 10) \
             if own_topic else None
+        if own_topic and self.vision is not None:
+            self.vision.add_camera(camera.name)
         return Input(camera, subscription, decode, publisher,
                      Health('frames', 'classified', drops='skipped', drops_warn=False), on_demand)
 
-    def _unsubscribe(self, name):
+    def _unsubscribe(self, name, why='was removed from the vision service'):
         """Stop classifying camera `name`; its waiting requests get an error saying so."""
         gone = self.inputs[name]
         self.inputs = {n: i for n, i in self.inputs.items() if n != name}  # replaced, never changed: other threads
         gone.subscription.destroy()
         if gone.publisher is not None:
             self.destroy_publisher(gone.publisher)
+            if self.vision is not None:
+                self.vision.remove_camera(name)
         for request in self.requests.take(name):
-            request.answer.set_exception(TimeoutError(f'camera "{name}" was removed from the vision service'))
+            request.answer.set_exception(TimeoutError(f'camera "{name}" {why}'))
 
     def _set_cameras(self, cameras):
         """Subscribe the cameras of a `cameras` value (none: the one input `image`); the model is untouched."""
@@ -158,7 +200,7 @@ class ClassifierNode(Node):
 
     def _camera_for_request(self, name):
         """Return the Input a request for `name` waits on (subscribed on demand if needed), or an error text."""
-        name = name or self.dynamic['camera_name'] or next(iter(self.inputs), '')
+        name = name or self.p['camera_name'] or next(iter(self.inputs), '')
         known = next((i for i in self.inputs.values() if name in (i.camera.name, i.camera.topic)), None)
         if known is not None:
             return known
@@ -184,7 +226,7 @@ class ClassifierNode(Node):
             request.answer.set_exception(TimeoutError(self._no_frame(request.camera)))
         waited_for = self.requests.cameras()
         for name, i in list(self.inputs.items()):
-            if i.on_demand and name not in waited_for and now - i.last_request >= self.fixed['on_demand_idle']:
+            if i.on_demand and name not in waited_for and now - i.last_request >= self.p['on_demand_idle']:
                 self._unsubscribe(name)
                 self.get_logger().info(f'camera "{name}": on-demand subscription dropped (idle)')
 
@@ -198,7 +240,7 @@ class ClassifierNode(Node):
                  f'the last frame was rejected: {i.last_rejection}' if i.last_rejection else
                  'is the camera publishing?')
         return (f'no frame of camera "{name}" ({topic}) classified within '
-                f'{self.fixed["camera_request_timeout"]:g} s ({cause})')
+                f'{self.p["camera_request_timeout"]:g} s ({cause})')
 
     # --- frames
 
@@ -231,7 +273,7 @@ class ClassifierNode(Node):
 
     def decode_image(self, msg, max_bytes, decode=None):
         """Decode a message of an image subscription; a JPEG no larger than the model needs (its size, or larger)."""
-        decode = decode or TRANSPORT_TYPES[self.fixed['image_transport']][1]
+        decode = decode or TRANSPORT_TYPES[self.p['image_transport']][1]
         size = self.service.model.preprocessor.spec.size
         if decode is decode_msg or min(size) < 1:
             return decode(msg, max_bytes)
@@ -243,9 +285,9 @@ class ClassifierNode(Node):
         late = [r for r in waiting if r.since > arrived]  # asked after this frame came: they wait for the next
         waiting = [r for r in waiting if r.since <= arrived]
         self.requests.put_back(late)
-        top = self.dynamic['max_classifications']
+        top = self.p['max_classifications']
         try:
-            image = self.decode_image(msg, self.dynamic['max_image_bytes'], i.decode)
+            image = self.decode_image(msg, self.p['max_image_bytes'], i.decode)
             results = self.service.classify(image.pixels, 0 if waiting else top, image.order)
         except ImageError as e:
             self.requests.put_back(waiting)
@@ -265,6 +307,8 @@ class ClassifierNode(Node):
                 out = Classifications(header=msg.header, classifications=to_msgs(first(results, top)))
                 for publisher in listening:
                     publisher.publish(out)
+            if self.vision is not None:
+                self.vision.publish(msg.header, first(results, top), name if i.publisher else None)
             age = self.diagnostics.age(msg.header)
             i.health.result_out(age)
             self.health.result_out(age)
@@ -274,12 +318,12 @@ class ClassifierNode(Node):
     # --- services
 
     def _classify(self, msg, n, decode=decode_msg):
-        image = decode(msg, self.dynamic['max_image_bytes'])
+        image = decode(msg, self.p['max_image_bytes'])
         return self.service.classify(image.pixels, n, image.order)
 
     def classifications_for(self, msg, decode=decode_msg):
         """Return the Classifications message for an image message; raises ImageError for a bad image."""
-        results = self._classify(msg, self.dynamic['max_classifications'], decode)
+        results = self._classify(msg, self.p['max_classifications'], decode)
         return Classifications(header=msg.header, classifications=to_msgs(results))
 
     def _on_get_classifications(self, request, response):
@@ -300,7 +344,7 @@ class ClassifierNode(Node):
             return response
         now = time.monotonic()
         i.last_request = now
-        waiting = CameraRequest(i.camera.name, request.n, now + self.fixed['camera_request_timeout'], Future(),
+        waiting = CameraRequest(i.camera.name, request.n, now + self.p['camera_request_timeout'], Future(),
                                 since=time.time_ns())
         if not self.requests.add(waiting):
             response.error = (f'{self.requests.limit} requests already wait for a frame of camera '
@@ -318,49 +362,63 @@ class ClassifierNode(Node):
     # --- parameters and health
 
     def _on_set_parameters(self, params):
-        """Check and apply changes; a new model is loaded here (blocking) and refused with the cause if bad."""
+        """
+        Check and apply changes; a new model is loaded here (blocking) and refused with the cause if bad.
+
+        Before configure (and after cleanup) the values are only checked: configure loads the model.
+        """
         with self._reconfiguring:
-            values = dict(self.dynamic, **{p.name: p.value for p in params if p.name in DYNAMIC})
+            values = dict(self.p, **{p.name: p.value for p in params if p.name in DYNAMIC})
             for name in ('label_confidences', *CAMERA_LISTS):
                 values[name] = list(values[name] or [])
-            old_model, new_model = self.service.model, None
+            service = self.service
+            new_model = None
             try:
                 thresholds = self._thresholds(values)
                 cameras, others = parse_cameras(values['cameras']), parse_cameras(values['other_cameras'])
                 config = ModelConfig.from_parameters(values, self.packages_dir)
-                if config != old_model.config:
+                if service is not None and config != service.model.config:
                     new_model = load_model(config)
             except (ModelError, PathError, ValueError) as e:
                 return SetParametersResult(successful=False, reason=str(e))
-            cameras_changed = values['cameras'] != self.dynamic['cameras']
-            self.dynamic = values
-            self.service.thresholds = thresholds
+            cameras_changed = values['cameras'] != self.p['cameras']
+            threshold_changed = values['default_minimum_confidence'] != self.p['default_minimum_confidence']
+            self.p = values
+            if service is None:
+                return SetParametersResult(successful=True)
+            service.thresholds = thresholds
             self.others = {c.name: c for c in others}
-            if cameras_changed:
+            if cameras_changed and self.active:
                 self._new_cameras = cameras  # applied by the executor (_apply_new_cameras)
             if new_model is not None:
-                self.service.model = new_model
-                self.get_logger().info(f'model: {old_model.config.describe()} -> {config.describe()} '
-                                       f'({new_model.summary()})')
+                old = service.model.config
+                service.model = new_model
+                self.get_logger().info(f'model: {old.describe()} -> {config.describe()} ({new_model.summary()})')
+            if self.vision is not None and self.active and (new_model is not None or threshold_changed):
+                self._describe(new_model is not None)
             return SetParametersResult(successful=True)
 
     def model_summary(self):
+        state = [('state', 'active' if self.active else 'inactive' if self.service else 'unconfigured')]
+        if self.service is None:
+            return state
         model = self.service.model
         return [('model', model.config.model_path), ('classes', str(len(model.labels))),
                 ('input shape', str([int(d) for d in model.input_details['shape']])),
                 ('input dtype', model.input_details['dtype'].__name__),
                 ('num_threads', str(model.config.num_threads)),
-                ('topic', ', '.join(i.subscription.topic_name for i in self.inputs.values() if not i.on_demand))]
+                ('topic', ', '.join(i.subscription.topic_name for i in self.inputs.values() if not i.on_demand)),
+                *state]
 
     def _camera_reports(self):
         """One diagnostics part per camera, when there are several: frames in, classified, skipped, latency."""
-        if not self.dynamic['cameras']:
+        if not self.p['cameras']:
             return []
         return [(f'camera {i.camera.name}', i.health, [('topic', i.subscription.topic_name)])
                 for i in self.inputs.values() if not i.on_demand]
 
     def destroy_node(self):
-        for request in self.requests.expire(float('inf')) if hasattr(self, 'requests') else ():
+        for request in self.requests.expire(float('inf')) if getattr(self, 'requests', None) else ():
             request.answer.set_exception(TimeoutError('the vision service is shutting down'))
         return super().destroy_node()
 

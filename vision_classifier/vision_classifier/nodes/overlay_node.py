@@ -11,7 +11,6 @@ import time
 import cv2
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.clock import Clock, ClockType
-from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
 
@@ -25,6 +24,7 @@ from vision_classifier.core.rate_limit import FaultLog
 from vision_classifier.core.vision import Classification
 from vision_classifier.nodes.diagnostics import Diagnostics
 from vision_classifier.nodes.image_input import image_subscription
+from vision_classifier.nodes.lifecycle import ManagedNode
 from vision_classifier.nodes.main import run_node, StartupError
 from vision_classifier.nodes.messages import image_msg
 from vision_classifier.nodes.parameters import declare
@@ -41,7 +41,7 @@ def key_of(header):
     return header.stamp.sec * 10**9 + header.stamp.nanosec, header.frame_id
 
 
-class OverlayNode(Node):
+class OverlayNode(ManagedNode):
     NODE_NAME = 'overlay'
 
     def __init__(self, node_name=NODE_NAME, **kwargs):
@@ -51,6 +51,16 @@ class OverlayNode(Node):
         self.health = Health('images', 'images', counts_drops=True)
         self.output_dir = Path(self.p['output_dir']) if self.p['output_dir'] else None
         self.saved = {}  # paths of saved frames, oldest first
+        self.frames = {}    # key -> (arrival time, header, DecodedImage), oldest arrival first
+        self.results = {}   # key -> [Classification]
+        self.publisher = self.jpeg_publisher = self.image_sub = self.results_sub = self.timer = None
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+        self.diagnostics = Diagnostics(self, self.health, 'overlay', self._status)
+        if self.p['autostart']:
+            self.autostart()
+
+    def configure(self):
+        """Prepare output_dir (its oldest frames beyond max_saved_frames deleted) and the publishers."""
         if self.output_dir:
             try:
                 self.output_dir.mkdir(parents=True, exist_ok=True)
@@ -58,22 +68,41 @@ class OverlayNode(Node):
                 raise StartupError(f'output_dir {self.output_dir}: {e.strerror}') from None
             self.saved = dict.fromkeys(sorted(self.output_dir.glob('frame_*.png'), key=lambda p: p.stat().st_mtime))
             self._trim_saved()
-        self.frames = {}    # key -> (arrival time, header, DecodedImage), oldest arrival first
-        self.results = {}   # key -> [Classification]
-        self.add_on_set_parameters_callback(self._on_set_parameters)
         reliable = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
         self.publisher = self.create_publisher(Image, '~/image', reliable)
         self.jpeg_publisher = self.create_publisher(CompressedImage, '~/image/compressed', reliable)
+
+    def activate(self):
+        """Subscribe the images and the results, and publish what is drawn."""
         self.image_sub, self.decode_image = image_subscription(
             self, self.p['image_transport'], self._on_image, self.p['qos_reliability'], IMAGE_DEPTH)
-        self.diagnostics = Diagnostics(self, self.health, 'overlay', lambda: (None, [
-            ('topic', self.image_sub.topic_name), ('results topic', self.results_sub.topic_name),
-            ('waiting frames', str(len(self.frames)))]))
         self.results_sub = self.create_subscription(Classifications, 'classifications', self._on_results, 10)
         self.timer = self.create_timer(0.05, self._expire_old_frames, clock=Clock(clock_type=ClockType.STEADY_TIME))
         saving = f'; saving frames in {self.output_dir}' if self.output_dir else ''
         self.get_logger().info(f'drawing {self.results_sub.topic_name} on {self.image_sub.topic_name}, '
                                f'publishing {self.publisher.topic_name}{saving}')
+
+    def deactivate(self):
+        """Unsubscribe; the frames waiting for results are dropped."""
+        if self.image_sub is not None:
+            self.image_sub.destroy()
+            self.destroy_subscription(self.results_sub)
+            self.destroy_timer(self.timer)
+        self.image_sub = self.results_sub = self.timer = None
+        self.frames.clear()
+        self.results.clear()
+
+    def cleanup(self):
+        for publisher in (self.publisher, self.jpeg_publisher):
+            if publisher is not None:
+                self.destroy_publisher(publisher)
+        self.publisher = self.jpeg_publisher = None
+
+    def _status(self):
+        if self.image_sub is None:
+            return None, [('state', 'active' if self.active else 'inactive' if self.publisher else 'unconfigured')]
+        return None, [('topic', self.image_sub.topic_name), ('results topic', self.results_sub.topic_name),
+                      ('waiting frames', str(len(self.frames))), ('state', 'active')]
 
     def _declare_parameters(self):
         values = declare(self, OVERLAY)

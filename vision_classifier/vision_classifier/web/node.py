@@ -6,7 +6,6 @@ import sys
 import cv2
 import numpy as np
 from rcl_interfaces.msg import SetParametersResult
-from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile
 from diagnostic_msgs.msg import DiagnosticArray
@@ -19,6 +18,7 @@ from vision_classifier.core.output import write_line
 from vision_classifier.core.parameters import WEB
 from vision_classifier.core.preprocess import to_rgb
 from vision_classifier.nodes.image_input import ImageSubscription, QOS_RELIABILITY
+from vision_classifier.nodes.lifecycle import ManagedNode
 from vision_classifier.nodes.main import run_node, StartupError
 from vision_classifier.nodes.parameters import declare, typed_parameter
 from vision_classifier.web.server import WebServer
@@ -96,25 +96,45 @@ def jpeg(bgr):
     return data.tobytes(), bgr.shape[1], bgr.shape[0]
 
 
-class WebNode(Node):
+class WebNode(ManagedNode):
     NODE_NAME = 'web'
 
     def __init__(self, node_name=NODE_NAME, **kwargs):
         super().__init__(node_name, **kwargs)
-        self.server = None  # destroy_node() may come after a failed start
-        self.p = p = declare(self, WEB)
-        self.server = WebServer(p['host'], p['port'], max_streams=p['max_streams'], send_timeout=p['send_timeout'])
-        self.encode_image = jpeg_of_image(p['max_image_bytes'])
+        self.server = self.diagnostics = None  # while active
+        self.p = declare(self, WEB)
         self.shown = {}  # (kind, name) -> (topic, subscription)
-        self._show(self._pairs(p, 'image'), self._pairs(p, 'classification'))
-        self.diagnostics = self.create_subscription(DiagnosticArray, '/diagnostics', self._on_diagnostics, 10)
         self.add_on_set_parameters_callback(self._on_set_parameters)
+        if self.p['autostart']:
+            self.autostart()
+
+    def configure(self):
+        """Check the topics and names."""
+        self._pairs(self.p, 'image'), self._pairs(self.p, 'classification')
+        self.encode_image = jpeg_of_image(self.p['max_image_bytes'])
+
+    def activate(self):
+        """Serve the page, and subscribe what it shows."""
+        p = self.p
+        server = WebServer(p['host'], p['port'], max_streams=p['max_streams'], send_timeout=p['send_timeout'])
         try:
-            self.server.start()
+            server.start()
         except OSError as e:
             raise StartupError(f'cannot serve on {p["host"]}:{p["port"]}: {e.strerror or e}') from None
+        self.server = server
+        self._show(self._pairs(p, 'image'), self._pairs(p, 'classification'))
+        self.diagnostics = self.create_subscription(DiagnosticArray, '/diagnostics', self._on_diagnostics, 10)
         self.get_logger().info(f'control page on {self.server.url} ({len(self.server.cameras)} camera(s), '
                                f'{len(self.server.classifiers)} vision service(s))')
+
+    def deactivate(self):
+        """Unsubscribe and stop serving (the port is free while inactive)."""
+        if self.server is None:
+            return
+        self._show([], [])
+        self.destroy_subscription(self.diagnostics)
+        self.server.stop()
+        self.server = self.diagnostics = None
 
     def _show(self, cameras, classifiers):
         """Serve these (name, topic) pairs: subscriptions and feeds of others are dropped, new ones made."""
@@ -164,7 +184,8 @@ class WebNode(Node):
         except StartupError as e:
             return SetParametersResult(successful=False, reason=str(e))
         self.p = values
-        self._show(cameras, classifiers)
+        if self.server is not None:
+            self._show(cameras, classifiers)
         return SetParametersResult(successful=True)
 
     def _pairs(self, p, key):
@@ -177,7 +198,7 @@ class WebNode(Node):
         return list(zip(names, topics))
 
     def destroy_node(self):
-        if self.server is not None:
+        if getattr(self, 'server', None) is not None:
             self.server.stop()
         super().destroy_node()
 
