@@ -1,4 +1,5 @@
-"""Run a Viam robot config (JSON) as ROS 2 nodes.
+"""
+Run a Viam robot config (JSON) as ROS 2 nodes.
 
 `ros2 launch vision_classifier classifier.launch.py config:=robot.json`
 
@@ -15,8 +16,8 @@ from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
 from vision_classifier.core.config import ConfigError, translate_file
-from vision_classifier.core.parameters import QOS_CHOICES
 from vision_classifier.core.fastdds import large_images_profile, profile_env, profile_in
+from vision_classifier.core.parameters import QOS_CHOICES
 
 NO_PROFILE = ('', 'none')  # fastdds_profile:=none (bash cannot pass an empty value): Fast DDS defaults
 

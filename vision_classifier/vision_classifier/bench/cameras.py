@@ -5,8 +5,8 @@ Both designs run in one bench: the same N camera processes at --fps each, first 
 (its `cameras` parameter), then by N nodes. Each reports total results/s against 1/invoke, each camera's share of
 the results and its latency, the classifier processes' CPU time per classified frame and their resident memory.
 """
-import time
 from pathlib import Path
+import time
 
 import numpy as np
 
@@ -119,7 +119,7 @@ def verdicts(result):
 
 
 def table(result, header):
-    """The multi-camera report as text."""
+    """Return the multi-camera report as text."""
     goal = {True: 'ok', False: 'MISSED'}
     lines = verdicts(result)
     rows = [header, '',

@@ -11,7 +11,7 @@ IMAGE_TYPE, COMPRESSED_TYPE = 'sensor_msgs/msg/Image', 'sensor_msgs/msg/Compress
 
 
 def bench_frame(width=WIDTH, height=HEIGHT):
-    """An RGB frame: gradients with some noise (noise alone would make unrealistically large JPEGs)."""
+    """Return an RGB frame: gradients with some noise (noise alone would make unrealistically large JPEGs)."""
     y, x = np.mgrid[:height, :width]
     smooth = np.dstack([x * 255 // max(width, 1), y * 255 // max(height, 1), (x + y) * 127 // max(width + height, 1)])
     noise = np.random.default_rng(0).integers(0, 32, (height, width, 3))
@@ -31,7 +31,7 @@ def yuv422(rgb, order):
 
 
 def frame_msg(rgb, encoding, header):
-    """The message a camera sends for `rgb` in `encoding`: an Image, or for jpeg a CompressedImage."""
+    """Return the message a camera sends for `rgb` in `encoding`: an Image, or for jpeg a CompressedImage."""
     import cv2
     from vision_classifier.nodes.messages import image_msg
     if encoding == 'jpeg':

@@ -1,9 +1,9 @@
 """The bench's measurements: LiteRT invoke and the classifier's work in-process, end to end and a flood over DDS."""
 import json
 import os
+from pathlib import Path
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -43,7 +43,7 @@ def stamp_ns(header):
 
 
 def rss_mb(pid):
-    """VmRSS of a process in MB, None once it is gone."""
+    """Return the VmRSS of a process in MB, None once it is gone."""
     try:
         for line in Path(f'/proc/{pid}/status').read_text().splitlines():
             if line.startswith('VmRSS:'):
@@ -67,8 +67,12 @@ def log(text):
 
 
 def invoke_and_node_times(context, model_path, frame, iterations, num_threads, msg):
-    """Milliseconds of the node's own interpreter's invoke() on a prepared tensor and of classifications_for() on
-    the camera's message `msg`; a BenchError when the classifier does not take that message."""
+    """
+    Time the node's own interpreter's invoke() and its classifications_for().
+
+    Return the milliseconds of invoke() on a prepared tensor and of classifications_for() on the camera's message
+    `msg`; raise a BenchError when the classifier does not take that message.
+    """
     from rclpy.parameter import Parameter
     from vision_classifier.nodes.classifier_node import ClassifierNode
     transport = 'raw' if hasattr(msg, 'encoding') else 'compressed'
@@ -137,7 +141,7 @@ def spin(executor, seconds, until=None, every=None):
 
 
 def find_camera(node, executor, topic, timeout=10.0):
-    """The type, reliability and a first message of the camera publishing on `topic`, from the graph."""
+    """Return the type, reliability and a first message of the camera publishing on `topic`, from the graph."""
     from rclpy.qos import QoSProfile
     topic = node.resolve_topic_name(topic)
     spin(executor, timeout, until=lambda: node.get_publishers_info_by_topic(topic))
@@ -162,7 +166,7 @@ def find_camera(node, executor, topic, timeout=10.0):
 
 
 def sample_of(msg):
-    """(encoding, (width, height), RGB pixels of that size) of a camera's message."""
+    """Return (encoding, (width, height), RGB pixels of that size) of a camera's message."""
     import cv2
     if hasattr(msg, 'format'):
         decoded = cv2.imdecode(np.frombuffer(bytes(msg.data), np.uint8), cv2.IMREAD_COLOR)
@@ -185,8 +189,11 @@ def wait_for_subscription(node, executor, topic, type_name, name='classifier', t
 
 
 def latency_summary(results, start_ns, end_ns, period_ns=None, previous=None):
-    """Latencies of the results stamped in [start_ns, end_ns); late: later than 2 periods; out of order: not
-    newer than the result before."""
+    """
+    Return the latencies of the results stamped in [start_ns, end_ns).
+
+    Late: later than 2 periods; out of order: not newer than the result before.
+    """
     chosen = [(t, s) for t, s in results if start_ns <= s < end_ns]
     latency = np.array([(t - s) / 1e6 for t, s in chosen])
     late, out_of_order, last = 0, 0, previous
@@ -201,7 +208,7 @@ def latency_summary(results, start_ns, end_ns, period_ns=None, previous=None):
 
 
 def publisher_process(topic, args, fps, seconds, env, log_dir, name):
-    """The bench's camera (or with fps 0 its flood) in a process of its own."""
+    """Return the bench's camera (or with fps 0 its flood) in a process of its own."""
     width, height = args.size
     return Process('vision_classifier.bench.publisher', [topic, '--fps', str(fps), '--seconds', str(seconds),
                                                          '--size', f'{width}x{height}', '--encoding', args.encoding],

@@ -9,8 +9,11 @@ from vision_classifier.core.output import write_line
 
 
 def publisher(topic, seconds, fps, size, encoding, frame_id='bench_camera'):
-    """A camera: one prebuilt frame in `encoding`, only the stamp updated, at `fps` (0: as fast as possible) for
-    `seconds` (0: until Ctrl-C); prints a JSON report."""
+    """
+    Run a camera: one prebuilt frame in `encoding`, only the stamp updated; print a JSON report.
+
+    It publishes at `fps` (0: as fast as possible) for `seconds` (0: until Ctrl-C).
+    """
     import rclpy
     from rclpy.impl.implementation_singleton import rclpy_implementation
     from rclpy.qos import QoSProfile, ReliabilityPolicy

@@ -1,6 +1,6 @@
 """The bench's report: a table, a verdict in words, a plot and one JSON object."""
-import os
 from importlib import metadata
+import os
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +32,7 @@ def device():
 
 
 def rmw():
-    """The RMW implementation and the Fast DDS profile file in use, if any (large images depend on it)."""
+    """Return the RMW implementation and the Fast DDS profile file in use, if any (large images depend on it)."""
     from rclpy.utilities import get_rmw_implementation_identifier
     return {'implementation': get_rmw_implementation_identifier(),
             'fastdds_profiles_file': profile_in(os.environ)}
@@ -140,7 +140,7 @@ def describe_setting(s):
 
 
 def header(s):
-    """The first line of a report: model, setting, machine, RMW."""
+    """Return the first line of a report: model, setting, machine, RMW."""
     return (f'vision_classifier bench: {Path(s["model"]).name}, {describe_setting(s)}; {s["device"]["cpu"]}, '
             f'{s["device"]["cores"]} cores, {s["device"]["litert"]}; {s["rmw"]["implementation"]}, Fast DDS '
             f'profile: {s["rmw"]["fastdds_profiles_file"] or "none"}')
@@ -169,8 +169,8 @@ def table(s):
         f'(goal none dropped or stale: {goal[not s["dropped"] and not s["stale"]]})',
     ]
     if s['topic'] or not s['flood_published']:
-        rows.append('4 flood                          skipped' + (': --topic measures a running camera'
-                                                                   if s['topic'] else ''))
+        rows.append('4 flood                          skipped' + (
+            ': --topic measures a running camera' if s['topic'] else ''))
     else:
         rows += [
             f'4 flood                          p50 {ms(s["flood_p50_ms"])}  p99 {ms(flood_p99)}  '

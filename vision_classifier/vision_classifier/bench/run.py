@@ -1,25 +1,26 @@
-"""`vision_classifier bench`: LiteRT invoke, the classifier's work per frame, end to end over DDS, a flood, threads.
+"""
+`vision_classifier bench`: LiteRT invoke, the classifier's work per frame, end to end over DDS, a flood, threads.
 
 All DDS traffic stays on loopback, in a random ROS domain chosen per run (or --domain-id), except with --topic (a
 camera already running, in the current domain). The last line printed is one JSON object.
 The camera and the flood run in processes of their own (vision_classifier.bench.publisher).
 """
 import argparse
+from contextlib import ExitStack
 import json
 import os
+from pathlib import Path
 import random
 import signal
 import sys
 import tempfile
-from contextlib import ExitStack
-from pathlib import Path
 
+from vision_classifier.bench.cameras import invoke_cpu_ms, run_cameras
+from vision_classifier.bench.cameras import table as cameras_table
 from vision_classifier.bench.frames import bench_frame, CAMERA_FPS, ENCODINGS, frame_msg, HEIGHT, IMAGE_TYPE
 from vision_classifier.bench.frames import message_type, WIDTH
 from vision_classifier.bench.measure import (BenchError, end_to_end, find_camera, flood, invoke_and_node_times, log,
                                              NO_FLOOD, Recorder, sample_of, thread_times, wait_for_subscription)
-from vision_classifier.bench.cameras import invoke_cpu_ms, run_cameras
-from vision_classifier.bench.cameras import table as cameras_table
 from vision_classifier.bench.report import describe_setting, device, header, plot, rmw, summary, table
 from vision_classifier.core.assets import DEFAULT_MODEL
 from vision_classifier.core.fastdds import large_images_profile, profile_env, PROFILE_VARIABLES
@@ -47,7 +48,11 @@ def frame_size(text):
 
 
 def domain_id(text):
-    """A ROS_DOMAIN_ID: 0 to 232 (the highest whose DDS ports fit; 102 and up may meet Linux's ephemeral ports)."""
+    """
+    Parse a ROS_DOMAIN_ID: 0 to 232.
+
+    232 is the highest whose DDS ports fit; 102 and up may meet Linux's ephemeral ports.
+    """
     try:
         value = int(text)
     except ValueError:
@@ -75,7 +80,7 @@ def add_arguments(parser):
                         'camera each (results/s, fairness, latency, CPU per frame, memory); 0: the one-camera bench '
                         '(default: %(default)s)')
     parser.add_argument('--domain-id', type=domain_id, metavar='0..232', default=None,
-                        help='ROS domain of the bench\'s own nodes (default: a random one); --topic uses the current')
+                        help="ROS domain of the bench's own nodes (default: a random one); --topic uses the current")
     parser.add_argument('--packages-dir', default=None, help='where ${packages.<name>} resolves')
     parser.add_argument('--seconds', type=float, default=20.0, help='end-to-end run after the warm-up (default: '
                         '%(default)s)')
@@ -89,14 +94,17 @@ def add_arguments(parser):
     parser.add_argument('--plot', default='bench_latency.png', help='latency plot (PNG); empty: none '
                         '(default: %(default)s)')
     parser.add_argument('--fastdds-profile', default=None, metavar='XML',
-                        help='Fast DDS profile for the bench and its processes, set for this distro\'s Fast DDS; '
+                        help="Fast DDS profile for the bench and its processes, set for this distro's Fast DDS; "
                         '"large" for config/fastdds_large_images.xml, "none" for Fast DDS defaults (default: the '
-                        'environment\'s)')
+                        "environment's)")
 
 
 def dds_env(domain_id=None):
-    """Loopback-only discovery in the given domain, else a fresh random one (1..101 keeps DDS ports out of the
-    ephemeral range)."""
+    """
+    Set loopback-only discovery in the given domain, else a fresh random one; return the environment.
+
+    A random domain is from 1 to 101, which keeps DDS ports out of the ephemeral range.
+    """
     os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
     os.environ['ROS_DOMAIN_ID'] = str(random.SystemRandom().randint(1, 101) if domain_id is None else domain_id)
     return dict(os.environ)

@@ -5,8 +5,8 @@ Each entry is `NAME=TOPIC`, optionally followed by ` qos_reliability=auto|reliab
 ` transport=raw|compressed` (default: compressed when the topic ends in /compressed, as image_transport names it):
 `cam1=/cam1/image_raw`, `front=/usb_cam/image_raw/compressed qos_reliability=best_effort`.
 """
-import re
 from dataclasses import dataclass
+import re
 
 from vision_classifier.core.parameters import QOS_CHOICES, TRANSPORTS
 
@@ -17,7 +17,7 @@ OPTIONS = {'qos_reliability': QOS_CHOICES, 'transport': TRANSPORTS}
 
 @dataclass(frozen=True)
 class CameraInput:
-    """One camera of a classifier: its name, its image topic, raw or compressed, and its reliability ('' = the node's)."""
+    """One camera of a classifier: its name, image topic, raw or compressed, and reliability ('' = the node's)."""
 
     name: str
     topic: str
@@ -26,7 +26,7 @@ class CameraInput:
 
     @property
     def entry(self):
-        """This camera as an entry of the `cameras` parameter."""
+        """Return this camera as an entry of the `cameras` parameter."""
         options = ''
         if self.qos_reliability:
             options += f' qos_reliability={self.qos_reliability}'

@@ -1,6 +1,6 @@
 """get_classifications_from_camera requests waiting for their camera's next classified frame (thread-safe)."""
-import threading
 from dataclasses import dataclass
+import threading
 
 
 @dataclass
@@ -50,7 +50,7 @@ class CameraRequests:
             return expired
 
     def cameras(self):
-        """The cameras some request waits for."""
+        """Return the cameras some request waits for."""
         with self._lock:
             return {r.camera for r in self._waiting}
 

@@ -1,14 +1,15 @@
-"""Translate a Viam robot config (JSON) into the ROS nodes that run it: names, parameters, topic wiring.
+"""
+Translate a Viam robot config (JSON) into the ROS nodes that run it: names, parameters, topic wiring.
 
 Nodes: each `vision` service becomes a classifier node named after it, each camera a camera node, each
 `transform` camera an overlay node. `mlmodel` services are not nodes: their attributes go to the classifier
 nodes that use them, so an mlmodel and a vision service may share a name (as in Viam's docs).
 """
+from dataclasses import dataclass, field
 import difflib
 import json
 import math
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from vision_classifier.core.camera_inputs import CameraInput, NAME as NODE_NAME, TOPIC as TOPIC_NAME
@@ -85,8 +86,11 @@ def image_topic(camera_name, model):
 
 
 def input_remappings(node_name, topic=None, image_format='raw'):
-    """Remappings of a node's image inputs (`image`: sensor_msgs/Image, `image/compressed`: CompressedImage):
-    the input in use to `topic`, the other to the node's own quiet `/<node>/image[/compressed]`."""
+    """
+    Return the remappings of a node's image inputs (`image`: sensor_msgs/Image, `image/compressed`: CompressedImage).
+
+    The input in use goes to `topic`, the other to the node's own quiet `/<node>/image[/compressed]`.
+    """
     raw, compressed = f'/{node_name}/image', f'/{node_name}/image/compressed'
     if topic is not None:
         raw, compressed = (raw, topic) if image_format == 'compressed' else (topic, compressed)
@@ -118,7 +122,7 @@ def load(path):
 
 
 def _is_number(value):
-    """A finite number (JSON integers too large for a float are not)."""
+    """Return whether `value` is a finite number (JSON integers too large for a float are not)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return False
     try:
@@ -128,12 +132,12 @@ def _is_number(value):
 
 
 def _is_int(value, minimum=-2**63, maximum=2**63 - 1):
-    """An integer from `minimum` to `maximum`, by default one ROS parameters can hold (int64)."""
+    """Return whether `value` is an int from `minimum` to `maximum`, by default one ROS parameters can hold (int64)."""
     return isinstance(value, int) and not isinstance(value, bool) and minimum <= value <= maximum
 
 
 def _shown(value):
-    """The start of a value's JSON, for messages."""
+    """Return the start of a value's JSON, for messages."""
     try:
         text = json.dumps(value)
     except (RecursionError, ValueError):  # nested too deeply, or an integer too long to print
@@ -168,7 +172,7 @@ class _Reader:
         if problem not in self.problems:  # e.g. an mlmodel's fault, found by each vision service that uses it
             self.problems.append(problem)
 
-    def object(self, value, where):
+    def object(self, value, where):  # noqa: A003
         if isinstance(value, dict):
             return value
         self.fail(where, f'expected an object, got {_type_name(value)}')
@@ -195,7 +199,7 @@ class _Reader:
             'three': (lambda v: isinstance(v, list) and len(v) in (1, 3) and all(map(_is_number, v)),
                       'an array of 1 or 3 numbers'),
             'unit_map': (lambda v: isinstance(v, dict) and all(k.strip() and _is_number(c) and 0 <= c <= 1
-                                                             for k, c in v.items()),
+                                                               for k, c in v.items()),
                          'an object of label: number from 0 to 1'),
             'array': (lambda v: isinstance(v, list), 'an array'),
             'qos': (lambda v: v in QOS_CHOICES, 'one of ' + ', '.join(QOS_CHOICES)),
@@ -214,7 +218,7 @@ class _Reader:
         return value
 
     def path(self, attrs, where, key, required=False, must_exist=False):
-        """A path attribute: $VAR, ${VAR}, ${packages.<name>} and ~ expanded, relative to the config's folder."""
+        """Return a path attribute: $VAR, ${VAR}, ${packages.<name>} and ~ expanded, relative to the config's folder."""
         raw = self.get(attrs, where, key, 'string', required)
         if raw is None:
             return ''
@@ -275,7 +279,8 @@ def _entries(config, key, reader):
 
 
 def translate(config, packages_dir=None, base_dir=None, qos_reliability='auto'):
-    """A Plan for a parsed Viam config; raises ConfigError listing every problem found.
+    """
+    Return a Plan for a parsed Viam config; raise ConfigError listing every problem found.
 
     Relative paths resolve against `base_dir` (the config file's folder), else the working directory.
     `qos_reliability` is the image subscriptions' reliability where a ros_topic camera does not set its own.
@@ -361,7 +366,7 @@ class _World:
 
 
 def _ignore(reader, ignored, where, name, kind, model, group, runs):
-    """A resource we do not run: one warning, and a reason for references to it."""
+    """Ignore a resource we do not run: one warning, and a reason for references to it."""
     kind = kind if isinstance(kind, str) else group
     what = f'{kind} "{name}" (model {_shown(model)})'
     ignored.setdefault(name, f'"{name}" is {where} ({kind}, model {_shown(model)}), which is not run')
@@ -502,7 +507,7 @@ def _classifier(reader, name, where, attrs, world, classifier_sources, origins):
 
 
 def _camera_input(camera, world):
-    """The CameraInput of a camera of the config, as a classifier subscribes it."""
+    """Return the CameraInput of a camera of the config, as a classifier subscribes it."""
     topic, image_format, reliability = world.inputs[camera]
     return CameraInput(camera, topic, image_format, '' if reliability == world.reliability else reliability)
 
@@ -522,8 +527,11 @@ def _classifier_cameras(reader, name, at, attrs, world, classifier_sources):
 
 
 def model_problems(plan, names=None):
-    """Load each distinct model of the plan's classifiers (those named, when `names` is given) once, with its labels,
-    as the nodes will; returns {classifier node name: why its model or labels cannot be used}."""
+    """
+    Load each distinct model of the plan's classifiers (those named, when `names` is given) once, with its labels.
+
+    Load them as the nodes will; return {classifier node name: why its model or labels cannot be used}.
+    """
     from vision_classifier.core.tflite_model import load_model, ModelConfig
     found, problems = {}, {}
     for spec in plan.nodes:
@@ -542,7 +550,7 @@ def model_problems(plan, names=None):
 
 
 def load_models(plan):
-    """The plan, once every model of its classifiers loads; else ConfigError with one line per vision service."""
+    """Return the plan if every model of its classifiers loads; else raise ConfigError, one line per vision service."""
     problems = []
     for name, problem in model_problems(plan).items():
         where, model_where, mlmodel = plan.origins.get(name, ('', '', ''))

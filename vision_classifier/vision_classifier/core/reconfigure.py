@@ -1,4 +1,5 @@
-"""Live reconfiguration: what changes between two translated configs (Plans), node by node.
+"""
+Live reconfiguration: what changes between two translated configs (Plans), node by node.
 
 A node whose parameters that can change at run time differ gets them set; a node whose other parameters,
 remappings or executable differ is replaced (restarted); nodes only in one plan are added or removed; equal nodes
@@ -10,8 +11,8 @@ from vision_classifier.core.config import model_problems
 from vision_classifier.core.parameters import MODEL_PARAMETERS, run_time_defaults
 
 # Parameters each node accepts while it runs, with the value a parameter the config drops returns to (its default)
-DYNAMIC = {executable: run_time_defaults(executable) for executable in ('classifier_node', 'overlay_node',
-                                                                         'camera_node')}
+DYNAMIC = {executable: run_time_defaults(executable)
+           for executable in ('classifier_node', 'overlay_node', 'camera_node')}
 
 
 @dataclass
@@ -30,7 +31,7 @@ class Changes:
 
 
 def diff(old, new):
-    """The Changes that turn the nodes of Plan `old` into those of Plan `new`."""
+    """Return the Changes that turn the nodes of Plan `old` into those of Plan `new`."""
     changes = Changes()
     old_specs = {spec.name: spec for spec in old.nodes}
     new_names = {spec.name for spec in new.nodes}
@@ -77,8 +78,11 @@ def _parameter_changes(before, after, changes):
 
 
 def check_models(changes, new):
-    """Load and check every model the changes bring (new classifiers, changed model parameters) beside the running
-    ones; returns one problem per model that would be refused, naming the node."""
+    """
+    Load and check every model the changes bring (new classifiers, changed model parameters) beside the running ones.
+
+    Return one problem per model that would be refused, naming the node.
+    """
     names = {spec.name for spec in changes.add + changes.replace if spec.executable == 'classifier_node'}
     names |= {name for name, values in changes.parameters.items() if set(values) & set(MODEL_PARAMETERS)}
     return [f'{name}: {problem}' for name, problem in model_problems(new, names).items()]

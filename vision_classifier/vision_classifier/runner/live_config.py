@@ -1,7 +1,7 @@
 """Live reconfiguration: edits of the config file applied to the running nodes of `vision_classifier run`."""
 import dataclasses
-import sys
 from pathlib import Path
+import sys
 
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.exceptions import ParameterException
@@ -19,9 +19,13 @@ def log(line):
 
 
 class LiveConfig:
-    """Watches the config file; on a change translates and checks it (a config with problems changes nothing),
-    then applies reconfigure.diff to the running nodes: parameters set (a model swapped by its classifier), nodes
-    added, removed or replaced, the others untouched. Each change is logged in one line."""
+    """
+    Watches the config file and applies its edits to the running nodes.
+
+    On a change it translates and checks the config (a config with problems changes nothing), then applies
+    reconfigure.diff to the running nodes: parameters set (a model swapped by its classifier), nodes added, removed
+    or replaced, the others untouched. Each change is logged in one line.
+    """
 
     def __init__(self, path, load_config, plan, threads, watcher, spin, followers=()):
         self.path, self.load_config, self.plan = Path(path), load_config, plan

@@ -9,12 +9,12 @@ import rclpy
 from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from sensor_msgs.msg import Image
-from vision_classifier_msgs.msg import Classifications
 
 from vision_classifier.core.output import write_line
 from vision_classifier.nodes.factory import create_node
 from vision_classifier.nodes.main import StartupError
 from vision_classifier.runner.live_config import LiveConfig
+from vision_classifier_msgs.msg import Classifications
 
 WATCHER = 'vision_classifier_watcher'
 MAX_ECHOED = 1024
@@ -27,8 +27,11 @@ def format_result(msg):
 
 
 class Watcher:
-    """Prints each classifier's results (at most one line per `echo_period` seconds per classifier; 0: every
-    result) and counts annotated frames; `done` once `frames` annotated."""
+    """
+    Prints each classifier's results and counts annotated frames; `done` once `frames` annotated.
+
+    At most one line per `echo_period` seconds per classifier (0: every result).
+    """
 
     def __init__(self, plan, context, frames=0, echo=write_line, on_done=None, echo_period=1.0):
         self.node = rclpy.create_node(WATCHER, context=context)
@@ -41,8 +44,11 @@ class Watcher:
         self.follow(plan)
 
     def follow(self, plan):
-        """Subscribe to the plan's classifiers and overlays; unsubscribe from nodes no longer in it. Not while the
-        node spins."""
+        """
+        Subscribe to the plan's classifiers and overlays; unsubscribe from nodes no longer in it.
+
+        Not while the node spins.
+        """
         wanted = {spec.name: spec.kind for spec in plan.nodes if spec.kind in ('classifier', 'overlay')}
         for name in [n for n, (kind, _) in self.subscriptions.items() if wanted.get(n) != kind]:
             self.node.destroy_subscription(self.subscriptions.pop(name)[1])
@@ -75,10 +81,13 @@ class Watcher:
 
 
 class NodeThread:
-    """A node spun by a single-threaded executor of its own in a thread of its own, as in a process of its own:
-    nodes work in parallel, each node's callbacks one at a time. `stop()` ends the spinning (a callback in progress
+    """
+    A node spun by a single-threaded executor of its own in a thread of its own, as in a process of its own.
+
+    Nodes work in parallel, each node's callbacks one at a time. `stop()` ends the spinning (a callback in progress
     finishes) and joins the thread; then the node may be changed or destroyed safely. A callback that raises, or a
-    shut-down context, sets `stop_all`."""
+    shut-down context, sets `stop_all`.
+    """
 
     def __init__(self, node, stop_all, failures):
         self.node, self.stop_all, self.failures = node, stop_all, failures
@@ -108,8 +117,11 @@ class NodeThread:
 
 @dataclasses.dataclass
 class Extra:
-    """A node run beside the config's nodes (the control page): `create(plan, context)` makes it, `follow(node,
-    plan)` shows it a config edit (returns a problem text or None)."""
+    """
+    A node run beside the config's nodes (the control page).
+
+    `create(plan, context)` makes it, `follow(node, plan)` shows it a config edit (returns a problem text or None).
+    """
 
     name: str
     create: object
@@ -118,8 +130,10 @@ class Extra:
 
 def run(plan, frames=0, duration=0.0, echo=write_line, args=None, echo_period=1.0, config_path=None,
         load_config=None, extras=()):
-    """Spin all nodes of `plan` until Ctrl-C, SIGTERM, `frames` annotated frames or `duration` seconds; returns
-    an exit code.
+    """
+    Spin all nodes of `plan` until Ctrl-C, SIGTERM, `frames` annotated frames or `duration` seconds.
+
+    Return an exit code.
 
     Each node spins in a NodeThread. Stopping goes in order: every thread finishes its callback and is joined,
     then the nodes are destroyed (consumers first) and the context shut down last, so no callback runs on a
@@ -129,7 +143,8 @@ def run(plan, frames=0, duration=0.0, echo=write_line, args=None, echo_period=1.
 
     With `config_path`, edits of that file are applied while running: `load_config()` gives the new Plan (or None
     for a config with problems, which it reports); see LiveConfig. `extras` (Extra) run beside the config's nodes
-    and follow its edits."""
+    and follow its edits.
+    """
     stop = threading.Event()
     previous = _catch_stop_signals(stop)
     context = rclpy.Context()
