@@ -20,6 +20,20 @@ from vision_classifier.core.fastdds import large_images_profile, profile_env, pr
 from vision_classifier.core.parameters import QOS_CHOICES
 
 NO_PROFILE = ('', 'none')  # fastdds_profile:=none (bash cannot pass an empty value): Fast DDS defaults
+TRUE = ('true', '1', 'yes')
+
+
+def autostart(context):
+    """
+    Return whether the nodes configure and activate themselves.
+
+    Yes unless managed:=true, where they wait unconfigured for a lifecycle manager; autostart:=true|false decides
+    either way.
+    """
+    chosen = LaunchConfiguration('autostart').perform(context).strip().lower()
+    if chosen:
+        return chosen in TRUE
+    return LaunchConfiguration('managed').perform(context).strip().lower() not in TRUE
 
 
 def nodes_from_config(context):
@@ -37,8 +51,9 @@ def nodes_from_config(context):
     for warning in plan.warnings:
         logger.warning(f'{path}: {warning}')
     env = None if profile.strip().lower() in NO_PROFILE else profile_env(profile)
+    lifecycle = {'autostart': autostart(context)}
     actions = [Node(package='vision_classifier', executable=spec.executable, name=spec.name, exec_name=spec.name,
-                    parameters=[spec.parameters], remappings=list(spec.remappings), output='screen',
+                    parameters=[spec.parameters, lifecycle], remappings=list(spec.remappings), output='screen',
                     emulate_tty=True, additional_env=env)
                for spec in plan.nodes]
     web = LaunchConfiguration('web').perform(context)
@@ -46,7 +61,7 @@ def nodes_from_config(context):
         from vision_classifier.web.server import parse_address
         from vision_classifier.web.node import web_parameters
         actions.append(Node(package='vision_classifier', executable='web_node', name='web',
-                            parameters=[web_parameters(plan, *parse_address(web))], output='screen',
+                            parameters=[web_parameters(plan, *parse_address(web)), lifecycle], output='screen',
                             emulate_tty=True, additional_env=env))
     return actions
 
@@ -71,5 +86,11 @@ def generate_launch_description():
         DeclareLaunchArgument('web', default_value='',
                               description='[HOST:]PORT of the live control page (HOST default 127.0.0.1); '
                                           'empty: no page'),
+        DeclareLaunchArgument('managed', default_value='false', choices=['true', 'false'],
+                              description='true: the nodes start unconfigured and wait for a lifecycle manager '
+                                          '(nav2_lifecycle_manager, ros2 lifecycle set)'),
+        DeclareLaunchArgument('autostart', default_value='', choices=['', 'true', 'false'],
+                              description='Whether the nodes configure and activate themselves; empty: unless '
+                                          'managed:=true'),
         OpaqueFunction(function=nodes_from_config),
     ])
