@@ -68,12 +68,12 @@ class Health:
     def fault(self, kind):
         self.faults[kind] += 1
 
-    def report(self, problem=None, values=()):
+    def report(self, problem=None, values=(), warnings=()):
         """
         Return the Report of the period since the last one.
 
-        ERROR with `problem` (a text) when given; WARN on faults or drops in the period, or when inputs stopped
-        coming; else OK. `values` are more (key, text) rows.
+        ERROR with `problem` (a text) when given; WARN with `warnings` (texts: why nothing comes in), on faults or
+        drops in the period, or when inputs stopped coming; else OK. `values` are more (key, text) rows.
         """
         now = self.clock()
         seconds = max(now - self._start, 1e-9)
@@ -99,7 +99,7 @@ class Health:
             summary += f', latency p50 {p50 * 1000:.1f} ms'
         if problem:
             return Report(ERROR, problem, rows)
-        warnings = []
+        warnings = list(warnings)
         if new_faults:
             kinds = ', '.join(f'{count} {kind}' for kind, count in sorted(new_faults.items()))
             warnings.append(f'{sum(new_faults.values())} fault(s) in the last {seconds:.0f} s ({kinds})')

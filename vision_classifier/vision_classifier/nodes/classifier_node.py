@@ -89,8 +89,7 @@ class ClassifierNode(ManagedNode):
         self.work = MutuallyExclusiveCallbackGroup()
         self.health = Health('images', 'results', counts_drops=False)
         self.add_on_set_parameters_callback(self._on_set_parameters)
-        self.diagnostics = Diagnostics(self, self.health, 'classifier', lambda: (None, self.model_summary()),
-                                       self._camera_reports)
+        self.diagnostics = Diagnostics(self, self.health, 'classifier', self._status, self._camera_reports)
         if self.p['autostart']:
             self.autostart()
 
@@ -398,6 +397,12 @@ class ClassifierNode(ManagedNode):
                 self._describe(new_model is not None)
             return SetParametersResult(successful=True)
 
+    def _status(self):
+        """Return (no problem, the model's rows, why nothing comes in from which camera)."""
+        named = len(self.inputs) > 1
+        return None, self.model_summary(), [f'camera "{name}": {p}' if named else p
+                                            for name, i in self.inputs.items() for p in i.subscription.problems]
+
     def model_summary(self):
         state = [('state', 'active' if self.active else 'inactive' if self.service else 'unconfigured')]
         if self.service is None:
@@ -414,7 +419,7 @@ class ClassifierNode(ManagedNode):
         """One diagnostics part per camera, when there are several: frames in, classified, skipped, latency."""
         if not self.p['cameras']:
             return []
-        return [(f'camera {i.camera.name}', i.health, [('topic', i.subscription.topic_name)])
+        return [(f'camera {i.camera.name}', i.health, [('topic', i.subscription.topic_name)], i.subscription.problems)
                 for i in self.inputs.values() if not i.on_demand]
 
     def destroy_node(self):

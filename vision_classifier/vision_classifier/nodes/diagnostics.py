@@ -14,8 +14,8 @@ class Diagnostics:
     Publish a node's health on /diagnostics every PERIOD seconds.
 
     One DiagnosticStatus named '<node>: <task>' is `health.report(*status())`, where `status()` returns (problem text
-    or None, extra (key, text) rows); `parts()` may add more, one per (task, Health, rows) it returns (the
-    classifier's cameras).
+    or None, extra (key, text) rows[, warnings: why nothing comes in]); `parts()` may add more, one per (task, Health,
+    rows, warnings) it returns (the classifier's cameras).
     """
 
     def __init__(self, node, health, task, status=lambda: (None, ()), parts=lambda: ()):
@@ -30,10 +30,9 @@ class Diagnostics:
         return (now - (header.stamp.sec * 10**9 + header.stamp.nanosec)) / 1e9
 
     def publish(self):
-        problem, values = self.status()
-        reports = [(self.name, self.health.report(problem, values))]
-        reports += [(f'{self.node.get_name()}: {task}', health.report(None, rows))
-                    for task, health, rows in self.parts()]
+        reports = [(self.name, self.health.report(*self.status()))]
+        reports += [(f'{self.node.get_name()}: {task}', health.report(None, rows, warnings))
+                    for task, health, rows, warnings in self.parts()]
         hardware_id = self.node.get_fully_qualified_name()
         self.publisher.publish(DiagnosticArray(
             header=Header(stamp=self.node.get_clock().now().to_msg()),

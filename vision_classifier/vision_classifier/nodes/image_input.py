@@ -1,12 +1,17 @@
-"""Image inputs of the nodes: subscriptions to sensor_msgs/Image or CompressedImage with `qos_reliability` auto,
-reliable or best_effort, keep-last `depth`."""
+"""
+Image inputs of the nodes: subscriptions to sensor_msgs/Image or CompressedImage, keep-last `depth`.
+
+Their reliability is `qos_reliability` auto, reliable or best_effort; each one watches the graph and says why
+nothing comes in (no publisher, another message type, incompatible QoS) in one log line and on /diagnostics.
+"""
 import time
 
 from rclpy.clock import Clock, ClockType
-from rclpy.qos import QoSProfile, qos_profile_sensor_data, ReliabilityPolicy
+from rclpy.qos import DurabilityPolicy, qos_profile_sensor_data, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
 
 from vision_classifier.core.compressed import decode_compressed_msg
+from vision_classifier.core.graph_checks import diagnose, Endpoint
 from vision_classifier.core.image_encoding import decode_msg
 from vision_classifier.core.parameters import AUTO_QOS_DEFAULT, AUTO_QOS_WAIT_SECONDS, QOS_CHOICES, TRANSPORTS
 from vision_classifier.nodes.compat import qos_policy_name_from_kind, SubscriptionEventCallbacks
@@ -14,40 +19,63 @@ from vision_classifier.nodes.main import StartupError
 
 TRANSPORT_TYPES = {'raw': (Image, decode_msg), 'compressed': (CompressedImage, decode_compressed_msg)}
 QOS_RELIABILITY = {'best_effort': ReliabilityPolicy.BEST_EFFORT, 'reliable': ReliabilityPolicy.RELIABLE}
+CHECK_SECONDS = 1.0  # the graph is checked this often
 
 
 def image_qos(reliability, depth=1):
-    """Sensor-data QoS (keep last `depth`) with `reliable` or `best_effort` reliability."""
+    """Return sensor-data QoS (keep last `depth`) with `reliable` or `best_effort` reliability."""
     return QoSProfile(history=qos_profile_sensor_data.history, depth=depth,
                       reliability=QOS_RELIABILITY[reliability], durability=qos_profile_sensor_data.durability)
 
 
+def endpoint(info):
+    """Return the Endpoint of an rclpy TopicEndpointInfo."""
+    qos = info.qos_profile
+    return Endpoint(publisher_name(info) or '', info.topic_type,
+                    'best_effort' if qos.reliability == ReliabilityPolicy.BEST_EFFORT else 'reliable',
+                    'transient_local' if qos.durability == DurabilityPolicy.TRANSIENT_LOCAL else 'volatile')
+
+
+def published_topics(node):
+    """Return ({topic: [types]}, {topic: publisher count}) of every topic that has publishers."""
+    names_and_types = node.get_topic_names_and_types()
+    counts = {topic: node.count_publishers(topic) for topic, _ in names_and_types}
+    return {topic: types for topic, types in names_and_types if counts[topic]}, counts
+
+
 def reliability_of_publishers(infos, type_name):
-    """(`reliable` or `best_effort`, why) for the publishers of `type_name` among `infos`
-    (node.get_publishers_info_by_topic), as `ros2 topic echo` and rosbag2 choose; None when there are none."""
+    """
+    Return (`reliable` or `best_effort`, why) for the publishers of `type_name` among `infos`.
+
+    As `ros2 topic echo` and rosbag2 choose; None when there are none. `infos`: get_publishers_info_by_topic.
+    """
     matching = [i for i in infos if i.topic_type == type_name]
     if not matching:
         return None
     best_effort = [i for i in matching if i.qos_profile.reliability == ReliabilityPolicy.BEST_EFFORT]
-    names = sorted({_publisher_name(i) for i in (best_effort or matching)} - {None})
+    names = sorted({publisher_name(i) for i in (best_effort or matching)} - {None})
     names = f': {", ".join(names)}' if names else ''
     if best_effort:
         return 'best_effort', f'{len(best_effort)} of {len(matching)} publisher(s) best_effort{names}'
     return 'reliable', f'{len(matching)} publisher(s), all reliable{names}'
 
 
-def _publisher_name(info):
-    """The publisher's node, None while discovery has not told its name."""
+def publisher_name(info):
+    """Return the publisher's node, None while discovery has not told its name."""
     if not info.node_name or info.node_name.startswith('_NODE_'):
         return None
     return info.node_namespace.rstrip('/') + '/' + info.node_name
 
 
 class ImageSubscription:
-    """A subscription with `qos_reliability` `reliable`, `best_effort` or `auto`. With `auto` it is created once
-    a publisher of the topic appears (best_effort if any publisher is best_effort, else reliable), or after
-    AUTO_QOS_WAIT_SECONDS without one with AUTO_QOS_DEFAULT; while reliable it keeps watching the graph (once a
-    second) and becomes best_effort when a best_effort publisher appears. Each choice is logged in one line."""
+    """
+    A subscription with `qos_reliability` `reliable`, `best_effort` or `auto`.
+
+    With `auto` it is created once a publisher of the topic appears (best_effort if any publisher is best_effort,
+    else reliable), or after AUTO_QOS_WAIT_SECONDS without one with AUTO_QOS_DEFAULT; while reliable it keeps
+    watching the graph (once a second) and becomes best_effort when a best_effort publisher appears. Each choice is
+    logged in one line. `problems` are why nothing comes in, found once a second (each logged once when it appears).
+    """
 
     def __init__(self, node, msg_type, topic, callback, reliability, depth, wait=AUTO_QOS_WAIT_SECONDS,
                  callback_group=None):
@@ -59,11 +87,13 @@ class ImageSubscription:
         self.topic_name = node.resolve_topic_name(topic)
         self.type_name = f'{msg_type.__module__.split(".")[0]}/msg/{msg_type.__name__}'
         self.subscription, self.reliability, self._timer = None, None, None
+        self.problems, self._missing_since = [], time.monotonic()
+        steady = Clock(clock_type=ClockType.STEADY_TIME)
+        self._check_timer = node.create_timer(CHECK_SECONDS, self.check, clock=steady)
         if not self.auto:
             self._create(reliability)
             return
         self._deadline = time.monotonic() + wait
-        self._warned_type = False
         self._watch(0.1)
 
     def _watch(self, period):
@@ -74,14 +104,7 @@ class ImageSubscription:
             period, self._poll, clock=Clock(clock_type=ClockType.STEADY_TIME))
 
     def _poll(self):
-        infos = self.node.get_publishers_info_by_topic(self.topic_name)
-        found = reliability_of_publishers(infos, self.type_name)
-        if found is None and infos and not self._warned_type:
-            self._warned_type = True
-            types = ', '.join(sorted({i.topic_type for i in infos}))
-            self.node.get_logger().warning(
-                f'{self.topic_name} carries {types}, not {self.type_name}: nothing is received there (for a '
-                'ros_topic camera set "format": "raw" or "compressed" to match)')
+        found = reliability_of_publishers(self.node.get_publishers_info_by_topic(self.topic_name), self.type_name)
         if self.subscription is None:
             if found is None and time.monotonic() < self._deadline:
                 return
@@ -94,6 +117,25 @@ class ImageSubscription:
         self.node.get_logger().info(f'{self.topic_name}: {found[0]} (qos_reliability auto: {found[1]})')
         self._watch(1.0 if found[0] == 'reliable' else None)
 
+    def check(self):
+        """Find why nothing comes in; log each problem once, when it appears."""
+        publishers = [endpoint(i) for i in self.node.get_publishers_info_by_topic(self.topic_name)]
+        now = time.monotonic()
+        if publishers:
+            self._missing_since = now
+        published, counts = published_topics(self.node) if not publishers else ({}, {})
+        ours = Endpoint('', self.type_name, self.reliability or AUTO_QOS_DEFAULT, 'volatile')
+        problems = diagnose(self.topic_name, self.type_name, ours, publishers, published, counts,
+                            now - self._missing_since)
+        if self.auto:  # auto follows best_effort publishers: a reliability mismatch is passing
+            problems = [p for p in problems if 'reliability:' not in p]
+        for problem in problems:
+            if problem not in self.problems:
+                hint = (' (for a ros_topic camera set "format": "raw" or "compressed" to match)'
+                        if ' carries ' in problem else '')
+                self.node.get_logger().warning(problem + hint)
+        self.problems = problems
+
     def _create(self, reliability):
         if self.subscription is not None:
             self.node.destroy_subscription(self.subscription)
@@ -101,30 +143,40 @@ class ImageSubscription:
         self.subscription = self.node.create_subscription(
             self.msg_type, self.topic_name, self.callback, image_qos(reliability, self.depth),
             callback_group=self.callback_group,
-            event_callbacks=warn_on_incompatible_qos(self.node, self.topic_name, self.auto))
+            event_callbacks=warn_on_incompatible_qos(self.node, self.topic_name, reliability, self.auto))
 
     def destroy(self):
         self._watch(None)
+        self.node.destroy_timer(self._check_timer)
         if self.subscription is not None:
             self.node.destroy_subscription(self.subscription)
 
 
-def warn_on_incompatible_qos(node, topic_hint, auto=False):
-    """Event callbacks that say why a publisher does not connect (e.g. best_effort camera, reliable reader);
-    with `auto`, a reliability mismatch is not reported: ImageSubscription switches to best_effort."""
+def warn_on_incompatible_qos(node, topic, reliability, auto=False):
+    """
+    Return event callbacks that say why a publisher does not connect, naming both sides' settings.
+
+    With `auto`, a reliability mismatch is not reported: ImageSubscription switches to best_effort.
+    """
     def on_incompatible(event):
         policy = qos_policy_name_from_kind(event.last_policy_kind)
         if auto and policy == 'RELIABILITY':
             return
+        offered = ', '.join(f'{e.describe()}' for e in map(endpoint, node.get_publishers_info_by_topic(topic)))
         node.get_logger().warning(
-            f'a publisher on {topic_hint} has incompatible QoS ({policy}); its images are not received. '
-            'For a best_effort camera set qos_reliability:=best_effort or auto (see docs/qos.md).')
+            f'a publisher on {topic} has incompatible QoS ({policy}): it offers {offered or "?"}, this subscription '
+            f'asks {reliability}; its images are not received. For a best_effort camera set '
+            'qos_reliability:=best_effort or auto (see docs/qos.md).')
     return SubscriptionEventCallbacks(incompatible_qos=on_incompatible)
 
 
 def image_topic(node, transport):
-    """`image` after remapping; for `compressed`, `image/compressed` if remapped itself, else the image topic +
-    `/compressed` (image_transport's name, so `-r image:=/cam/image_raw` also finds /cam/image_raw/compressed)."""
+    """
+    Return the topic of `image` after remapping.
+
+    For `compressed`: `image/compressed` if remapped itself, else the image topic + `/compressed` (image_transport's
+    name, so `-r image:=/cam/image_raw` also finds /cam/image_raw/compressed).
+    """
     raw = node.resolve_topic_name('image')
     if transport == 'raw':
         return raw
@@ -134,11 +186,9 @@ def image_topic(node, transport):
 
 
 def image_subscription(node, transport, callback, reliability, depth, callback_group=None):
-    """(ImageSubscription, decoder of its messages) for the `image_transport` parameter's value."""
+    """Return (ImageSubscription, decoder of its messages) for the `image_transport` parameter's value."""
     if transport not in TRANSPORTS:
         raise StartupError(f'image_transport: expected one of {", ".join(TRANSPORTS)}, got {transport!r}')
     msg_type, decode = TRANSPORT_TYPES[transport]
     return ImageSubscription(node, msg_type, image_topic(node, transport), callback, reliability, depth,
                              callback_group=callback_group), decode
-
-

@@ -102,7 +102,7 @@ class OverlayNode(ManagedNode):
         if self.image_sub is None:
             return None, [('state', 'active' if self.active else 'inactive' if self.publisher else 'unconfigured')]
         return None, [('topic', self.image_sub.topic_name), ('results topic', self.results_sub.topic_name),
-                      ('waiting frames', str(len(self.frames))), ('state', 'active')]
+                      ('waiting frames', str(len(self.frames))), ('state', 'active')], self.image_sub.problems
 
     def _declare_parameters(self):
         values = declare(self, OVERLAY)
