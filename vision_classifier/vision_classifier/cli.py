@@ -161,7 +161,7 @@ def bench(args):
 
 
 def bag(args):
-    from vision_classifier.tools.bag import run
+    from vision_classifier.tools.bag_classifier import run
     plan = load_plan(args.config, args.packages_dir) if args.config else None
     if args.config and plan is None:
         return 2

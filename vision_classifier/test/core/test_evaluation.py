@@ -1,5 +1,8 @@
-"""The metrics and the threshold search of `evaluate` (core.evaluation), checked against core.vision.select: the rule
-the vision service reports by."""
+"""
+The metrics and the threshold search of `evaluate` (core.evaluation).
+
+They are checked against core.vision.select: the rule the vision service reports by.
+"""
 import math
 
 import numpy as np
@@ -54,7 +57,7 @@ def test_shortest_between_keeps_high_and_drops_low(low, high, expected):
 
 
 def random_outcomes(seed, count=300):
-    """Scores of a noisy model: each image's class gets a boost of random size; softmax-like rows."""
+    """Return scores of a noisy model: each image's class gets a boost of random size; softmax-like rows."""
     rng = np.random.default_rng(seed)
     truth = rng.integers(0, len(CLASSES), count)
     rows = []
@@ -67,7 +70,7 @@ def random_outcomes(seed, count=300):
 
 
 def reported(rows, thresholds):
-    """What the vision service reports first for each image (None: nothing), by core.vision.select itself."""
+    """Return what the vision service reports first for each image (None: nothing), by core.vision.select."""
     first = [select(scores, LABELS, 1, thresholds) for _, scores in rows]
     return [r[0].class_name if r else None for r in first]
 

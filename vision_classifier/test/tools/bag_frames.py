@@ -1,5 +1,9 @@
-"""Recordings made by the tests: the sample photos as sensor_msgs/Image in several encodings and as CompressedImage
-(JPEG, PNG), written with rosbags in either storage format; and reading the results back as ROS messages."""
+"""
+Recordings made by the tests, and reading bags back.
+
+The sample photos as sensor_msgs/Image in several encodings and as CompressedImage (JPEG, PNG), written with rosbags
+in either storage format.
+"""
 from itertools import zip_longest
 import subprocess
 import sys
@@ -7,7 +11,6 @@ import sys
 import cv2
 import numpy as np
 from rosbags.rosbag2 import Reader, StoragePlugin, Writer
-
 from support import PHOTOS, REPO
 from vision_classifier.tools.recording import typestore
 
@@ -21,7 +24,7 @@ def header(stamp, frame_id):
 
 
 def bayer_rggb(rgb):
-    """The RGGB mosaic of an RGB image (even size): R G / G B."""
+    """Return the RGGB mosaic of an RGB image (even size): R G / G B."""
     mosaic = np.empty(rgb.shape[:2], np.uint8)
     mosaic[0::2, 0::2], mosaic[0::2, 1::2] = rgb[0::2, 0::2, 0], rgb[0::2, 1::2, 1]
     mosaic[1::2, 0::2], mosaic[1::2, 1::2] = rgb[1::2, 0::2, 1], rgb[1::2, 1::2, 2]
@@ -29,7 +32,7 @@ def bayer_rggb(rgb):
 
 
 def raw_fields(rgb, encoding, pad=0):
-    """(encoding, is_bigendian, step, data, height, width) of an RGB photo in `encoding`, rows padded by `pad`."""
+    """Return (encoding, is_bigendian, step, data, height, width) of an RGB photo in `encoding`, padded rows."""
     rgb = rgb[:rgb.shape[0] // 2 * 2, :rgb.shape[1] // 2 * 2]
     big = 0
     if encoding == 'rgb8':
@@ -77,10 +80,13 @@ RAW_ENCODINGS = ('rgb8', 'bgr8', 'rgba8', 'mono8', 'bayer_rggb8', 'rgb16')
 
 
 def sample_frames(raw_topic, compressed_topic, frame_id_raw='front', frame_id_compressed='back'):
-    """[(topic, msgtype, timestamp ns, message, good)]: the photos on `raw_topic` in each of RAW_ENCODINGS (one padded)
-    and one unsupported encoding; on `compressed_topic` as JPEG (one 1280x960: decoded scaled down), PNG and one cut
-    JPEG; the two topics take turns, with a std_msgs/String among them. Timestamps rise by 0.1 s; header stamps are
-    distinct."""
+    """
+    Return [(topic, msgtype, timestamp ns, message, good)] of two cameras.
+
+    The photos on `raw_topic` in each of RAW_ENCODINGS (one padded) and one unsupported encoding; on
+    `compressed_topic` as JPEG (one 1280x960: decoded scaled down), PNG and one cut JPEG; the two topics take turns,
+    with a std_msgs/String among them. Timestamps rise by 0.1 s; header stamps are distinct.
+    """
     from vision_classifier.core.image_files import list_images, read_rgb
     photos = [read_rgb(p) for p in list_images(PHOTOS)]
     raw = [(raw_topic, RAW, image(photos[i % len(photos)], encoding, (100, i), frame_id_raw, pad=8 if i == 1 else 0),
@@ -113,7 +119,7 @@ def write_bag(path, storage, frames):
 
 
 def read_bag(path):
-    """{topic: [(timestamp, raw data)]} of every message of a bag, in its order."""
+    """Return {topic: [(timestamp, raw data)]} of every message of a bag, in its order."""
     found = {}
     with Reader(path) as reader:
         storage = {c.ext.serialization_format for c in reader.connections}

@@ -1,18 +1,24 @@
-"""`vision_classifier bag`: recordings written by the test from the sample photos (raw in several encodings, JPEG and
-PNG, a bad frame of each kind) in both storage formats are classified offline; every good frame's result, read back
-from the output bag in both formats, equals what a live classifier_node process publishes for the same frame."""
+"""
+`vision_classifier bag` on recordings the tests write from the sample photos, in both storage formats.
+
+Raw frames in several encodings, JPEG and PNG, a bad frame of each kind: every good frame's result, read back from the
+output bag in both formats, equals what a live classifier_node process publishes for the same frame.
+"""
+import json
 import shutil
 
+from bag_frames import COMPRESSED, read_bag, run_cli, sample_frames, storage_of, STORE, write_bag
 from rclpy.qos import QoSProfile
 from rclpy.serialization import deserialize_message
+from ros_helpers import stamp_of
 from sensor_msgs.msg import CompressedImage, Image
+from support import REPO, TEST_DIR
+from vision_classifier.core.tflite_model import load_model, ModelConfig
+from vision_classifier.tools.bag import FORMATS
+from vision_classifier.tools.recording import INTERFACES, STORAGES
 from vision_classifier_msgs.msg import Classifications
 from vision_msgs.msg import Classification as VisionClassification
 from vision_msgs.msg import LabelInfo
-
-from bag_frames import COMPRESSED, read_bag, run_cli, sample_frames, storage_of, STORE, write_bag
-from ros_helpers import stamp_of
-from vision_classifier.core.tflite_model import load_model, ModelConfig
 
 NODE = 'vision_classifier.nodes.classifier_node'
 RAW_TOPIC, COMPRESSED_TOPIC = '/front/image_raw', '/back/image_raw/compressed'
@@ -20,8 +26,12 @@ NAMESPACES = {RAW_TOPIC: '/classifier/front', COMPRESSED_TOPIC: '/classifier/bac
 
 
 def live_results(ros, start_node, default_model, frames):
-    """{(topic, stamp): Classifications} of a live classifier_node per topic for each good frame, sent one at a time
-    (its subscription keeps only the newest frame) as the frame's own CDR bytes from the recording."""
+    """
+    Return {(topic, stamp): Classifications} of a live classifier_node per topic for each good frame.
+
+    The frames are sent one at a time (its subscription keeps only the newest frame), as their own CDR bytes from the
+    recording.
+    """
     results = {}
     for topic, transport in ((RAW_TOPIC, 'raw'), (COMPRESSED_TOPIC, 'compressed')):
         name = f'live_{transport}'
@@ -165,3 +175,37 @@ def test_a_recording_without_metadata_is_read_from_its_storage_file(tmp_path, de
     result = run_cli('bag', tmp_path / 'one.mcap', '--topic', RAW_TOPIC, '--model', default_model,
                      '--out', tmp_path / 'out2')
     assert result.returncode == 0 and f'{RAW_TOPIC}: 6 of 7 frames classified' in result.stdout, result.stderr
+
+
+def test_a_config_with_several_vision_services_needs_service(tmp_path, default_model):
+    source = write_bag(tmp_path / 'in', 'mcap', sample_frames(RAW_TOPIC, COMPRESSED_TOPIC))
+    config = tmp_path / 'robot.json'
+    config.write_text(json.dumps({'services': [
+        {'name': 'net', 'type': 'mlmodel', 'model': 'tflite_cpu', 'attributes': {'model_path': default_model}},
+        {'name': 'first', 'type': 'vision', 'model': 'mlmodel', 'attributes': {'mlmodel_name': 'net'}},
+        {'name': 'second', 'type': 'vision', 'model': 'mlmodel',
+         'attributes': {'mlmodel_name': 'net', 'default_minimum_confidence': 0.5, 'max_classifications': 1}}]}))
+    result = run_cli('bag', source, '--topic', RAW_TOPIC, '--config', config, '--out', tmp_path / 'out')
+    assert result.returncode == 2 and '2 vision services (first, second): choose one with --service' in result.stderr
+    result = run_cli('bag', source, '--topic', RAW_TOPIC, '--config', config, '--service', 'third',
+                     '--out', tmp_path / 'out')
+    assert result.returncode == 2 and 'no vision service named "third" (its vision services: first, second)' \
+        in result.stderr
+    result = run_cli('bag', source, '--topic', RAW_TOPIC, '--config', config, '--service', 'second',
+                     '--out', tmp_path / 'out')
+    assert result.returncode == 0, result.stderr
+    results = [deserialize_message(data, Classifications) for _, data in
+               read_bag(tmp_path / 'out')['/second/classifications']]
+    assert len(results) == 6 and all(len(r.classifications) <= 1 for r in results)
+    assert all(c.confidence >= 0.5 for r in results for c in r.classifications)
+
+
+def test_the_bundled_message_definitions_are_the_interfaces_own():
+    """Check tools/interfaces: copies of vision_classifier_msgs/msg and vision_msgs (test/interfaces), byte for byte."""
+    sources = {'vision_classifier_msgs': REPO / 'vision_classifier_msgs' / 'msg',
+               'vision_msgs': TEST_DIR / 'interfaces' / 'vision_msgs' / 'msg'}
+    bundled = sorted(INTERFACES.glob('*/msg/*.msg'))
+    assert len(bundled) == 6
+    for path in bundled:
+        assert path.read_bytes() == (sources[path.parts[-3]] / path.name).read_bytes(), path
+    assert sorted(set(STORAGES.values())) == sorted(FORMATS)

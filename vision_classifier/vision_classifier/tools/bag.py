@@ -3,7 +3,7 @@ The options of `vision_classifier bag`.
 
 It classifies the image topics of a rosbag2 recording offline, every frame, as the classifier node classifies them,
 into a new bag that holds the recording's messages and the results; vision_classifier.tools.bag_classifier does the
-work, imported only when it runs.
+work (the command line imports it only when it runs).
 """
 import argparse
 
@@ -49,9 +49,3 @@ def positive(text):
     if value < 1:
         raise argparse.ArgumentTypeError(f'expected an integer of at least 1, got {text!r}')
     return value
-
-
-def run(args, plan=None):
-    """Run the `bag` command with `plan`, the translated --config; return the exit status."""
-    from vision_classifier.tools.bag_classifier import run as classify
-    return classify(args, plan)

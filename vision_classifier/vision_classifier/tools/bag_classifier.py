@@ -16,6 +16,7 @@ from pathlib import Path
 import queue
 import sys
 import tempfile
+import threading
 import time
 
 from vision_classifier.core import topics
@@ -146,6 +147,7 @@ class Classifier:
         for service in services:
             self.services.put(service)
         self.model, self.settings, self.store = services[0].model, settings, store
+        self.busy, self._busy_lock = 0.0, threading.Lock()  # seconds the interpreters spent classifying
         for msgtype in IMAGE_TYPES:  # rosbags makes its (de)serializers on first use: once, before the threads
             store.get_msgdef(msgtype)
         self.decoders = ThreadPoolExecutor(threads, thread_name_prefix='decode')
@@ -163,10 +165,14 @@ class Classifier:
     def _classify(self, decoded):
         header, image = decoded.result()
         service = self.services.get()
+        started = time.perf_counter()
         try:
             return header, service.classify(image.pixels, self.settings.max_classifications, image.order)
         finally:
+            took = time.perf_counter() - started
             self.services.put(service)
+            with self._busy_lock:
+                self.busy += took
 
     def close(self):
         self.decoders.shutdown(cancel_futures=True)
@@ -257,10 +263,11 @@ class Counts:
     faults: Counter
     first_fault: dict
     seconds: float
+    busy: float  # share of the time the interpreters were classifying
 
 
 def _run(args, recording, classifier, writer, copies, results, total):
-    counts = Counts(Counter(), Counter(), Counter(), {}, 0.0)
+    counts = Counts(Counter(), Counter(), Counter(), {}, 0.0, 0.0)
     pending = deque()  # (connection, timestamp, data, topic, future or None), in the recording's order
     in_flight = 2 * args.num_threads + 2
     bar = progress_bar(total, args.progress)
@@ -298,6 +305,7 @@ def _run(args, recording, classifier, writer, copies, results, total):
             finish()
     finally:
         counts.seconds = time.monotonic() - started
+        counts.busy = classifier.busy / (args.num_threads * counts.seconds) if counts.seconds > 0 else 0.0
         bar.close()
     return counts
 
@@ -306,7 +314,8 @@ def _report(args, chosen, recording, where, counts):
     frames = sum(counts.frames.values())
     rate = frames / counts.seconds if counts.seconds > 0 else math.inf
     write_line(f'{args.bag}: {frames} frames in {counts.seconds:.1f} s ({rate:.1f} frames/s, '
-               f'{args.num_threads} thread(s)), classified by {chosen.model.model_path}')
+               f'{args.num_threads} thread(s), interpreters busy {100 * counts.busy:.0f}% of the time), classified '
+               f'by {chosen.model.model_path}')
     for topic, namespace in where.items():
         write_line(f'  {topic}: {counts.classified[topic]} of {counts.frames[topic]} frames classified: results on '
                    f'{namespace}/{topics.CLASSIFICATIONS} and {namespace}/{topics.VISION_CLASSIFICATION}')

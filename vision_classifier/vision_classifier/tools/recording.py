@@ -35,8 +35,10 @@ class BagError(ValueError):
 def typestore():
     """Return rosbags' types of the newest ROS 2 release, with ours and vision_msgs' from the bundled .msg files."""
     store = get_typestore(Stores.LATEST)
-    types = {}
-    for path in sorted(INTERFACES.glob('*/msg/*.msg')):
+    types, paths = {}, sorted(INTERFACES.glob('*/msg/*.msg'))
+    if not paths:
+        raise FileNotFoundError(f'{INTERFACES}: no .msg files: vision_classifier was installed without its data')
+    for path in paths:
         types.update(get_types_from_msg(path.read_text(), f'{path.parts[-3]}/msg/{path.stem}'))
     store.register(types)
     return store
