@@ -5,9 +5,14 @@ Raw frames in several encodings, JPEG and PNG, a bad frame of each kind: every g
 output bag in both formats, equals what a live classifier_node process publishes for the same frame.
 """
 import json
+import re
 import shutil
+import signal
+import subprocess
+import sys
 
-from bag_frames import COMPRESSED, read_bag, run_cli, sample_frames, storage_of, STORE, write_bag
+from bag_frames import COMPRESSED, image, RAW, read_bag, run_cli, sample_frames, storage_of, STORE, write_bag
+import numpy as np
 from rclpy.qos import QoSProfile
 from rclpy.serialization import deserialize_message
 from ros_helpers import stamp_of
@@ -209,3 +214,24 @@ def test_the_bundled_message_definitions_are_the_interfaces_own():
     for path in bundled:
         assert path.read_bytes() == (sources[path.parts[-3]] / path.name).read_bytes(), path
     assert sorted(set(STORAGES.values())) == sorted(FORMATS)
+
+
+def test_ctrl_c_stops_with_a_closed_output_where_every_frame_has_its_result(tmp_path, default_model):
+    rgb = np.zeros((64, 64, 3), np.uint8)
+    frames = [(RAW_TOPIC, RAW, (i + 1) * 10**7, image(rgb, 'rgb8', (i, 0), 'front'), True) for i in range(3000)]
+    source, out = write_bag(tmp_path / 'in', 'mcap', frames), tmp_path / 'out'
+    process = subprocess.Popen([sys.executable, '-m', 'vision_classifier', 'bag', source, '--topic', RAW_TOPIC,
+                                '--model', default_model, '--out', out, '--progress'], cwd=REPO, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    seen = ''
+    while not re.search(r'[1-9]\d*/3000 frames', seen) and process.poll() is None:  # frames classified
+        seen += process.stderr.read(1)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 0, stderr
+    written = read_bag(out)
+    assert [t for t, _ in written.get('/classifier/classifications', [])] == [t for t, _ in written[RAW_TOPIC]]
+    if 'interrupted' in stderr:  # else it was done before the signal came
+        assert f'interrupted: {out} holds the messages before that' in stderr
+        assert 0 < len(written[RAW_TOPIC]) < len(frames)
+        assert f'{len(written[RAW_TOPIC])} of {len(written[RAW_TOPIC])} frames classified' in stdout

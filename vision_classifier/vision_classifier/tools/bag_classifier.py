@@ -188,7 +188,7 @@ def progress_bar(total, enabled):
 
 
 def run(args, plan=None):
-    """Run the `bag` command; return the exit status (0, 1: the recording was cut short, 2: nothing done)."""
+    """Run the `bag` command; return 0 (also when interrupted), 1 (the recording was cut short) or 2 (not done)."""
     try:
         chosen = settings(args, plan)
     except (UsageError, PathError) as e:
@@ -205,6 +205,9 @@ def run(args, plan=None):
         except (BagError, UsageError, ModelError) as e:
             write_line(f'error: {e}', sys.stderr)
             return 2
+        except KeyboardInterrupt:  # before the frames (while they are classified, _run stops and closes the output)
+            write_line('interrupted', sys.stderr)
+            return 0
         finally:
             recording.close()
 
@@ -264,6 +267,7 @@ class Counts:
     first_fault: dict
     seconds: float
     busy: float  # share of the time the interpreters were classifying
+    interrupted: bool = False
 
 
 def _run(args, recording, classifier, writer, copies, results, total):
@@ -274,33 +278,40 @@ def _run(args, recording, classifier, writer, copies, results, total):
     started = time.monotonic()
 
     def finish():
-        connection, timestamp, data, topic, frame = pending.popleft()
+        connection, timestamp, data, topic, frame = pending[0]
+        try:
+            header, classifications = frame.result() if frame is not None else (None, None)
+        except ImageError as e:
+            header, fault = None, e
+        pending.popleft()  # only now: a Ctrl-C while waiting leaves the frame for the drain
         if connection is not None:
             writer.write(connection, timestamp, data)
         if frame is None:
             return
         counts.frames[topic] += 1
         bar.update(1)
-        try:
-            header, classifications = frame.result()
-        except ImageError as e:
-            counts.faults[e.kind] += 1
-            counts.first_fault.setdefault(e.kind, f'{topic} at {timestamp / 1e9:.3f} s: {e}')
+        if header is None:
+            counts.faults[fault.kind] += 1
+            counts.first_fault.setdefault(fault.kind, f'{topic} at {timestamp / 1e9:.3f} s: {fault}')
             return
         counts.classified[topic] += 1
         results[topic].write(writer, timestamp, header, classifications)
 
     try:
         frames = 0
-        for connection, timestamp, data in recording.messages():
-            frame = None
-            if connection.topic in results:
-                frame = classifier.submit(connection.msgtype, data)
-                frames += 1
-            pending.append((copies[(connection.topic, connection.msgtype)], timestamp, data, connection.topic, frame))
-            while pending and (frames >= in_flight or pending[0][4] is None or pending[0][4].done()):
-                frames -= pending[0][4] is not None
-                finish()
+        try:
+            for connection, timestamp, data in recording.messages():
+                frame = None
+                if connection.topic in results:
+                    frame = classifier.submit(connection.msgtype, data)
+                    frames += 1
+                pending.append((copies[(connection.topic, connection.msgtype)], timestamp, data, connection.topic,
+                                frame))
+                while pending and (frames >= in_flight or pending[0][4] is None or pending[0][4].done()):
+                    frames -= pending[0][4] is not None
+                    finish()
+        except KeyboardInterrupt:  # Ctrl-C: the frames under way are finished and the output closed
+            counts.interrupted = True
         while pending:
             finish()
     finally:
@@ -323,4 +334,6 @@ def _report(args, chosen, recording, where, counts):
         write_line(f'  {count} frame(s) rejected ({kind}); the first: {counts.first_fault[kind]}')
     for stop in recording.stops:
         write_line(f'error: {stop}', sys.stderr)
+    if counts.interrupted:
+        write_line(f'interrupted: {args.out} holds the messages before that', sys.stderr)
     write_line(f'wrote {args.out}')
