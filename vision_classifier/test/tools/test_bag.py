@@ -13,6 +13,7 @@ import sys
 
 from bag_frames import COMPRESSED, image, RAW, read_bag, run_cli, sample_frames, storage_of, STORE, write_bag
 import numpy as np
+import pytest
 from rclpy.qos import QoSProfile
 from rclpy.serialization import deserialize_message
 from ros_helpers import stamp_of
@@ -216,7 +217,8 @@ def test_the_bundled_message_definitions_are_the_interfaces_own():
     assert sorted(set(STORAGES.values())) == sorted(FORMATS)
 
 
-def test_ctrl_c_stops_with_a_closed_output_where_every_frame_has_its_result(tmp_path, default_model):
+@pytest.mark.parametrize('stop', [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_stops_with_a_closed_output_where_every_frame_has_its_result(tmp_path, default_model, stop):
     rgb = np.zeros((64, 64, 3), np.uint8)
     frames = [(RAW_TOPIC, RAW, (i + 1) * 10**7, image(rgb, 'rgb8', (i, 0), 'front'), True) for i in range(3000)]
     source, out = write_bag(tmp_path / 'in', 'mcap', frames), tmp_path / 'out'
@@ -226,7 +228,7 @@ def test_ctrl_c_stops_with_a_closed_output_where_every_frame_has_its_result(tmp_
     seen = ''
     while not re.search(r'[1-9]\d*/3000 frames', seen) and process.poll() is None:  # frames classified
         seen += process.stderr.read(1)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop)
     stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 0, stderr
     written = read_bag(out)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 import math
 from pathlib import Path
 import queue
+import signal
 import sys
 import tempfile
 import threading
@@ -31,6 +32,7 @@ from vision_classifier.tools.frames import decode_frame
 from vision_classifier.tools.recording import BagError, create_writer, definition, IMAGE_TYPES, qos, Recording, \
     typestore
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 RESULT_TYPES = {topics.CLASSIFICATIONS: 'vision_classifier_msgs/msg/Classifications',
                 topics.VISION_CLASSIFICATION: 'vision_msgs/msg/Classification',
                 topics.VISION_LABEL_INFO: 'vision_msgs/msg/LabelInfo'}
@@ -278,12 +280,11 @@ def _run(args, recording, classifier, writer, copies, results, total):
     started = time.monotonic()
 
     def finish():
-        connection, timestamp, data, topic, frame = pending[0]
+        connection, timestamp, data, topic, frame = pending.popleft()
         try:
             header, classifications = frame.result() if frame is not None else (None, None)
         except ImageError as e:
             header, fault = None, e
-        pending.popleft()  # only now: a Ctrl-C while waiting leaves the frame for the drain
         if connection is not None:
             writer.write(connection, timestamp, data)
         if frame is None:
@@ -297,24 +298,29 @@ def _run(args, recording, classifier, writer, copies, results, total):
         counts.classified[topic] += 1
         results[topic].write(writer, timestamp, header, classifications)
 
+    # Ctrl-C or SIGTERM stops reading: the frames under way are finished and the output closed, never a frame
+    # written without its result
+    stop = threading.Event()
+    previous = {number: signal.signal(number, lambda *_: stop.set()) for number in STOP_SIGNALS}
     try:
         frames = 0
-        try:
-            for connection, timestamp, data in recording.messages():
-                frame = None
-                if connection.topic in results:
-                    frame = classifier.submit(connection.msgtype, data)
-                    frames += 1
-                pending.append((copies[(connection.topic, connection.msgtype)], timestamp, data, connection.topic,
-                                frame))
-                while pending and (frames >= in_flight or pending[0][4] is None or pending[0][4].done()):
-                    frames -= pending[0][4] is not None
-                    finish()
-        except KeyboardInterrupt:  # Ctrl-C: the frames under way are finished and the output closed
-            counts.interrupted = True
+        for connection, timestamp, data in recording.messages():
+            if stop.is_set():
+                break
+            frame = None
+            if connection.topic in results:
+                frame = classifier.submit(connection.msgtype, data)
+                frames += 1
+            pending.append((copies[(connection.topic, connection.msgtype)], timestamp, data, connection.topic, frame))
+            while pending and (frames >= in_flight or pending[0][4] is None or pending[0][4].done()):
+                frames -= pending[0][4] is not None
+                finish()
         while pending:
             finish()
     finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        counts.interrupted = stop.is_set()
         counts.seconds = time.monotonic() - started
         counts.busy = classifier.busy / (args.num_threads * counts.seconds) if counts.seconds > 0 else 0.0
         bar.close()
