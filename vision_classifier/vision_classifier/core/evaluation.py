@@ -60,11 +60,6 @@ class Outcomes:
     def class_names(self):
         return [self.labels[i] for i in self.classes]
 
-    def subset(self, keep):
-        """Return the outcomes of the images where `keep` (a boolean array) is true."""
-        return Outcomes(self.labels, self.classes, self.truth[keep], self.class_scores[keep], self.top[keep],
-                        self.top_scores[keep])
-
 
 def top_k_accuracy(outcomes, k):
     """Return the share of images whose class is among the model's best k labels."""

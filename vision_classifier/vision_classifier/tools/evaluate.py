@@ -157,7 +157,6 @@ def decode_file(path, model):
 @dataclass(frozen=True)
 class Evaluated:
     name: str
-    model: object
     outcomes: evaluation.Outcomes
     classes: tuple        # the dataset's class name of each class position in outcomes
     paths: tuple          # of the images in outcomes, in order
@@ -183,7 +182,7 @@ def evaluate(name, model, dataset):
         paths.append(path)
     seconds = time.monotonic() - started
     outcomes = evaluation.Outcomes.collect(model.labels, order, rows)
-    return Evaluated(name, model, outcomes, names, tuple(paths), len(rows) / seconds if seconds > 0 else math.inf,
+    return Evaluated(name, outcomes, names, tuple(paths), len(rows) / seconds if seconds > 0 else math.inf,
                      tuple(failures))
 
 

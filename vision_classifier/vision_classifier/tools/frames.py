@@ -2,6 +2,7 @@
 from vision_classifier.core.compressed import decode_compressed
 from vision_classifier.core.image_encoding import decode_msg
 
+IMAGE = 'sensor_msgs/msg/Image'
 COMPRESSED_IMAGE = 'sensor_msgs/msg/CompressedImage'
 
 

@@ -17,9 +17,9 @@ from rosbags.rosbag2.storage_mcap import McapReader
 from rosbags.typesys import get_types_from_idl, get_types_from_msg, get_typestore, Stores, TypesysError
 from rosbags.typesys.store import Typestore
 
+from vision_classifier.tools.frames import COMPRESSED_IMAGE, IMAGE
+
 INTERFACES = Path(__file__).resolve().parent / 'interfaces'  # our messages' and vision_msgs' .msg files
-IMAGE = 'sensor_msgs/msg/Image'
-COMPRESSED_IMAGE = 'sensor_msgs/msg/CompressedImage'
 IMAGE_TYPES = (IMAGE, COMPRESSED_IMAGE)
 STORAGES = {'.mcap': 'mcap', '.db3': 'sqlite3'}
 MCAP_MAGIC = b'\x89MCAP0\r\n'
