@@ -150,7 +150,7 @@ def test_a_missing_topic_and_what_is_no_bag_give_clear_errors(tmp_path, default_
     result = run_cli('bag', source, '--topic', '/cam/image_raw', '--model', default_model, '--out', tmp_path / 'o')
     assert result.returncode == 2
     assert (f'error: {source}: no topic /cam/image_raw; it has {COMPRESSED_TOPIC} ({COMPRESSED}, 6 messages), '
-            '/chatter (std_msgs/msg/String, 1 messages), /front/image_raw (sensor_msgs/msg/Image, 7 messages)'
+            '/chatter (std_msgs/msg/String, 1 message), /front/image_raw (sensor_msgs/msg/Image, 7 messages)'
             in result.stderr), result.stderr
     result = run_cli('bag', source, '--topic', '/chatter', '--model', default_model, '--out', tmp_path / 'o')
     assert result.returncode == 2 and '/chatter is std_msgs/msg/String, not sensor_msgs/msg/Image or' in result.stderr

@@ -233,8 +233,11 @@ class Recording:
         """Return the bag's topics with their types and message counts, for error messages."""
         if not self.connections:
             return 'no topics'
-        return ', '.join(f'{t.name} ({t.msgtype}, ' + (f'{t.count} messages)' if t.count >= 0 else 'cut short)')
-                         for t in sorted(self.topics.values(), key=lambda t: t.name))
+
+        def count(topic):
+            return f'{topic.count} message{"s" * (topic.count != 1)}' if topic.count >= 0 else 'cut short'
+        topics = sorted(self.topics.values(), key=lambda t: t.name)
+        return ', '.join(f'{t.name} ({t.msgtype}, {count(t)})' for t in topics)
 
     def messages(self, names=None):
         """Yield (connection, timestamp, raw data) of every message (of topics `names`) in the storage order."""
