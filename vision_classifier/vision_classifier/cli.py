@@ -180,6 +180,19 @@ def bench(args):
     return run(args)
 
 
+def bag(args):
+    from vision_classifier.tools.bag_classifier import run
+    plan = load_plan(args.config, args.packages_dir) if args.config else None
+    if args.config and plan is None:
+        return 2
+    return run(args, plan)
+
+
+def evaluate(args):
+    from vision_classifier.tools.evaluate import run
+    return run(args)
+
+
 def web_address(text):
     from vision_classifier.web.server import parse_address
     try:
@@ -262,6 +275,17 @@ def build_parser():
     timing = commands.add_parser('bench', help='time the model, the node, end to end over DDS and a flood')
     add_arguments(timing)
     timing.set_defaults(run=bench)
+
+    from vision_classifier.tools.bag import add_arguments as add_bag_arguments
+    recording = commands.add_parser('bag', help='classify the image topics of a rosbag2 recording offline into a '
+                                    'new bag')
+    add_bag_arguments(recording)
+    recording.set_defaults(run=bag)
+
+    from vision_classifier.tools.evaluate import add_arguments as add_evaluate_arguments
+    measure = commands.add_parser('evaluate', help='measure models on labelled images and suggest thresholds')
+    add_evaluate_arguments(measure)
+    measure.set_defaults(run=evaluate)
     return parser
 
 
