@@ -8,7 +8,8 @@ setup(
     name=package_name,
     version='0.1.0',
     packages=find_packages(exclude=['test', 'test.*']),
-    package_data={'vision_classifier': ['py.typed'], 'vision_classifier.web': ['page.html']},
+    package_data={'vision_classifier': ['py.typed'], 'vision_classifier.web': ['page.html'],
+                  'vision_classifier.tools': ['interfaces/*/msg/*.msg']},
     data_files=[
         ('share/ament_index/resource_index/packages', ['resource/' + package_name]),
         ('share/' + package_name, ['package.xml']),

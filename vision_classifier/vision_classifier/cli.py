@@ -217,6 +217,11 @@ def add_max_image_bytes(command):
                               'before decoding it (default: %(default)s)')
 
 
+def doctor(args):
+    from vision_classifier.tools.doctor import run
+    return run(args)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog='vision_classifier', description=DESCRIPTION)
     commands = parser.add_subparsers(dest='command', required=True)
@@ -281,6 +286,12 @@ def build_parser():
                                     'new bag')
     add_bag_arguments(recording)
     recording.set_defaults(run=bag)
+
+    from vision_classifier.tools.doctor import add_arguments as add_doctor_arguments
+    checkup = commands.add_parser('doctor', help='what each running node sees, and why nothing comes out where it '
+                                  'does not')
+    add_doctor_arguments(checkup)
+    checkup.set_defaults(run=doctor)
 
     from vision_classifier.tools.evaluate import add_arguments as add_evaluate_arguments
     measure = commands.add_parser('evaluate', help='measure models on labelled images and suggest thresholds')

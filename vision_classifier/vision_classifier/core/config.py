@@ -16,6 +16,7 @@ from vision_classifier.core.camera_inputs import CameraInput, NAME as NODE_NAME,
 from vision_classifier.core.camera_sources import SOURCE_TYPES
 from vision_classifier.core.parameters import CAMERA, CLASSIFIER, QOS_CHOICES, TRANSPORTS
 from vision_classifier.core.paths import resolve_path
+from vision_classifier.core.topics import CLASSIFICATIONS
 
 CAMERA_MODELS = (*SOURCE_TYPES, 'transform', 'ros_topic')
 IMAGE_FORMATS = TRANSPORTS
@@ -455,7 +456,7 @@ def _overlay(reader, name, where, attrs, world, classifier_sources):
     if image_format == 'compressed':
         parameters['image_transport'] = 'compressed'
     remappings = input_remappings(name, topic, image_format) + (
-        ('classifications', f'/{classifier}/{source}/classifications'),)
+        ('classifications', f'/{classifier}/{source}/{CLASSIFICATIONS}'),)
     return NodeSpec(name, 'overlay_node', parameters, remappings)
 
 

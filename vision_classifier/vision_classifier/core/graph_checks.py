@@ -52,21 +52,22 @@ def describe_topics(topics, published, counts):
     return '; '.join(f'{t} has {counts.get(t, 0)} ({", ".join(published[t])})' for t in topics)
 
 
-def diagnose(topic, type_name, subscription, publishers, published, counts, missing_for=0.0):
+def diagnose(topic, type_name, subscription, publishers, published, counts, missing_for=None):
     """
     Return the problems of one subscription, one line each (empty: none).
 
     `publishers`: Endpoints publishing on `topic`; `published`: {topic: [types]} of every topic with publishers and
-    `counts` {topic: publisher count}, for naming similar topics; `missing_for`: seconds without any publisher.
+    `counts` {topic: publisher count}, for naming similar topics; `missing_for`: seconds without any publisher (None:
+    not known, as for an observer that just came; then it is reported at once).
     """
     ours = [p for p in publishers if p.type == type_name]
     other_types = sorted({p.type for p in publishers if p.type != type_name})
     problems = []
     if other_types:
         problems.append(f'{topic} carries {", ".join(other_types)}, not {type_name}: nothing of it is received')
-    if not publishers and missing_for >= NO_PUBLISHER_SECONDS:
+    if not publishers and (missing_for is None or missing_for >= NO_PUBLISHER_SECONDS):
         near = similar_topics(topic, published)
-        problems.append(f'no publisher on {topic} for {missing_for:.0f} s'
+        problems.append(f'no publisher on {topic}' + (f' for {missing_for:.0f} s' if missing_for else '')
                         + (f'; {describe_topics(near, published, counts)}' if near else ''))
     for publisher in ours:
         cause = incompatible(publisher, subscription)

@@ -4,6 +4,7 @@
 CLASSIFICATIONS = 'classifications'               # vision_classifier_msgs/msg/Classifications
 VISION_CLASSIFICATION = 'vision/classification'   # vision_msgs/msg/Classification
 VISION_LABEL_INFO = 'vision/label_info'           # vision_msgs/msg/LabelInfo (transient_local)
+VISION_INFO = 'vision/vision_info'                # vision_msgs/msg/VisionInfo (transient_local)
 
 
 def camera_of_topic(topic):

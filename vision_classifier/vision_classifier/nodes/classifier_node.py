@@ -25,6 +25,7 @@ from vision_classifier.core.parameters import CLASSIFIER
 from vision_classifier.core.paths import PathError
 from vision_classifier.core.rate_limit import FaultLog
 from vision_classifier.core.tflite_model import load_model, ModelConfig, ModelError
+from vision_classifier.core.topics import camera_of_topic, CLASSIFICATIONS
 from vision_classifier.core.vision import parse_label_confidences, Thresholds, VisionService
 from vision_classifier.nodes import compat
 from vision_classifier.nodes.diagnostics import Diagnostics
@@ -104,7 +105,7 @@ class ClassifierNode(ManagedNode):
         self.service = VisionService(load_model(config), self._thresholds(p))
         self.faults = FaultLog(p['fault_log_period'])
         self.requests = CameraRequests(p['max_camera_requests'])
-        self.publisher = self.create_publisher(Classifications, '~/classifications', 10)
+        self.publisher = self.create_publisher(Classifications, f'~/{CLASSIFICATIONS}', 10)
         if vision_msgs_output.available():
             self.vision = VisionMsgs(self, p['vision_msgs_class_id'])
         else:
@@ -167,7 +168,7 @@ class ClassifierNode(ManagedNode):
             self, msg_type, camera.topic,
             compat.with_message_info(lambda msg, info, name=camera.name: self._on_image(name, msg, info)),
             camera.qos_reliability or self.p['qos_reliability'], 1, callback_group=self.work)
-        publisher = self.create_publisher(Classifications, f'~/{camera.name}/classifications', 10) \
+        publisher = self.create_publisher(Classifications, f'~/{camera.name}/{CLASSIFICATIONS}', 10) \
             if own_topic else None
         if own_topic and self.vision is not None:
             self.vision.add_camera(camera.name)
@@ -431,16 +432,6 @@ class ClassifierNode(ManagedNode):
 def first(results, n):
     """Return the best n of results sorted best first; n <= 0: all."""
     return results[:n] if n > 0 else results
-
-
-def camera_of_topic(topic):
-    """
-    Return the camera of an image topic.
-
-    /cam1/image_raw, /cam1/image and their /compressed give cam1; another topic names itself.
-    """
-    parts = topic.strip('/').removesuffix('/compressed').split('/')
-    return parts[-2] if len(parts) >= 2 and parts[-1] in ('image_raw', 'image') else topic
 
 
 def main(args=None):

@@ -10,6 +10,8 @@ so that a subscriber that comes later still gets them.
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Header
 
+from vision_classifier.core.topics import VISION_CLASSIFICATION, VISION_INFO, VISION_LABEL_INFO
+
 try:
     from vision_msgs.msg import Classification, LabelInfo, ObjectHypothesis, VisionClass, VisionInfo
 except ImportError:  # optional: rosdep installs it from package.xml
@@ -38,14 +40,14 @@ class VisionMsgs:
 
     def __init__(self, node, class_id):
         self.node, self.by_label = node, class_id == 'label'
-        self.classification = node.create_publisher(Classification, '~/vision/classification', 10)
-        self.label_info = node.create_publisher(LabelInfo, '~/vision/label_info', LATCHED)
-        self.vision_info = node.create_publisher(VisionInfo, '~/vision/vision_info', LATCHED)
+        self.classification = node.create_publisher(Classification, f'~/{VISION_CLASSIFICATION}', 10)
+        self.label_info = node.create_publisher(LabelInfo, f'~/{VISION_LABEL_INFO}', LATCHED)
+        self.vision_info = node.create_publisher(VisionInfo, f'~/{VISION_INFO}', LATCHED)
         self.cameras = {}  # camera name -> its publisher
         self.version = 0
 
     def add_camera(self, name):
-        self.cameras[name] = self.node.create_publisher(Classification, f'~/{name}/vision/classification', 10)
+        self.cameras[name] = self.node.create_publisher(Classification, f'~/{name}/{VISION_CLASSIFICATION}', 10)
 
     def remove_camera(self, name):
         publisher = self.cameras.pop(name, None)
