@@ -1,11 +1,18 @@
-# Source after scripts/setup: the environment of $ROS_DISTRO (jazzy when unset, or kilted): its venv, the ROS wheels
-# and our colcon install, the bundled packages dir. DDS discovery stays on this machine unless
-# ROS_AUTOMATIC_DISCOVERY_RANGE is already set.
+# Source after scripts/setup: the environment of $ROS_DISTRO (jazzy when unset, or kilted; the nearest of them for a
+# distro without wheels: scripts/distro.sh): its venv, the ROS wheels and our colcon install, the bundled packages
+# dir. DDS discovery stays on this machine unless ROS_AUTOMATIC_DISCOVERY_RANGE is already set.
 _vc_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-_vc_env="${ROS_DISTRO:-jazzy}"
+. "$_vc_root/scripts/distro.sh"
+if ! vc_choose_env scripts/env.sh; then
+  unset _vc_root vc_env
+  unset -f vc_choose_env _vc_drop_sourced_ros
+  return 2
+fi
+_vc_env="$vc_env"
+unset vc_env
+unset -f vc_choose_env _vc_drop_sourced_ros
 if [ ! -f "$_vc_root/.envs/$_vc_env/install/setup.bash" ]; then
-  echo "scripts/env.sh: no environment for ROS_DISTRO=$_vc_env: run ROS_DISTRO=$_vc_env scripts/setup" \
-       "(jazzy or kilted)" >&2
+  echo "scripts/env.sh: no environment for ROS_DISTRO=$_vc_env: run ROS_DISTRO=$_vc_env scripts/setup" >&2
   unset _vc_root _vc_env
   return 1
 fi

@@ -1,8 +1,11 @@
-"""Shared fixtures. DDS stays on loopback with a random domain per run (set before rclpy starts); under pytest-xdist
-each worker takes a domain of its own."""
+"""
+Shared fixtures.
+
+DDS stays on loopback with a random domain per run (set before rclpy starts); under pytest-xdist each worker takes
+a domain of its own.
+"""
 import os
 import random
-import time
 
 import pytest
 
@@ -33,7 +36,7 @@ def start_node(tmp_path):
     started = []
 
     def start(module, *ros_args, name='node', args=None):
-        """`python -m module --ros-args *ros_args`, or `python -m module *args` when args are given."""
+        """Start `python -m module --ros-args *ros_args`, or `python -m module *args` when args are given."""
         process = Process(module, ('--ros-args', *ros_args) if args is None else args, tmp_path / f'{name}.log',
                           cwd=REPO)
         started.append(process)
@@ -45,37 +48,8 @@ def start_node(tmp_path):
 
 @pytest.fixture
 def ros():
-    """An rclpy context with a test node and an executor spun by `ros.spin_until(predicate)`."""
-    import rclpy
-    from rclpy.executors import SingleThreadedExecutor
-
-    class Ros:
-        def __init__(self):
-            self.context = rclpy.Context()
-            rclpy.init(context=self.context)
-            self.node = rclpy.create_node(f'test_{os.getpid()}', context=self.context)
-            self.executor = SingleThreadedExecutor(context=self.context)
-            self.executor.add_node(self.node)
-
-        def spin_until(self, predicate, timeout=30.0):
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                if predicate():
-                    return True
-                self.executor.spin_once(timeout_sec=0.05)
-            return predicate()
-
-        def wait_for_subscriber(self, publisher, timeout=30.0):
-            return self.spin_until(lambda: publisher.get_subscription_count() > 0, timeout)
-
-        def wait_for_publisher(self, subscription, timeout=30.0):
-            return self.spin_until(lambda: subscription.get_publisher_count() > 0, timeout)
-
-        def close(self):
-            self.executor.shutdown()
-            self.node.destroy_node()
-            rclpy.try_shutdown(context=self.context)
-
+    """Give an rclpy context with a test node and an executor spun by `ros.spin_until(predicate)`."""
+    from ros_helpers import Ros
     r = Ros()
     yield r
     r.close()

@@ -1,4 +1,5 @@
-"""Cameras and vision services from your own rclpy program, like Viam's Python SDK.
+"""
+Cameras and vision services from your own rclpy program, like Viam's Python SDK.
 
     cam1 = Camera(node, 'cam1')
     my_classifier = VisionClient(node, 'my_classifier')
@@ -12,6 +13,7 @@ executor's callbacks use the `*_async` forms: `await my_classifier.get_classific
 import os
 import threading
 import time
+from typing import List, Optional, Union
 
 import cv2
 import numpy as np
@@ -19,14 +21,15 @@ import rclpy
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.clock import Clock, ClockType
 from rclpy.executors import SingleThreadedExecutor
+from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.task import Future
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
-from vision_classifier_msgs.srv import GetClassifications, GetClassificationsFromCamera
-
-from vision_classifier.nodes.messages import image_msg
 from vision_classifier.core.vision import Classification
+from vision_classifier.nodes import compat
+from vision_classifier.nodes.messages import image_msg
+from vision_classifier_msgs.srv import GetClassifications, GetClassificationsFromCamera
 
 IMAGE_TYPES = {'sensor_msgs/msg/Image': Image, 'sensor_msgs/msg/CompressedImage': CompressedImage}
 POLL_SECONDS = 0.05
@@ -47,8 +50,12 @@ def _domain_hint(what):
 
 
 class _Operation:
-    """One call in progress: `poll` runs now and then every 50 ms, on the executor that spins the node, until
-    the future is finished (once) by a poll, a callback or the deadline."""
+    """
+    One call in progress.
+
+    `poll` runs now and then every 50 ms, on the executor that spins the node, until the future is finished
+    (once) by a poll, a callback or the deadline.
+    """
 
     def __init__(self, endpoint, timeout, poll):
         self.future = Future()
@@ -103,7 +110,7 @@ class _Endpoint:
         return executor is not None and self.node in executor.get_nodes()
 
     def _wait(self, operation, timeout):
-        """The operation's result; spins the node on a private executor unless another executor has it."""
+        """Return the operation's result; spin the node on a private executor unless another executor has it."""
         if self._spun_elsewhere():
             finished = threading.Event()
             operation.future.add_done_callback(lambda _: finished.set())
@@ -119,7 +126,7 @@ class _Endpoint:
             try:
                 rclpy.spin_until_future_complete(self.node, operation.future, executor, timeout + GRACE_SECONDS)
             finally:
-                executor.shutdown()
+                compat.shutdown_executor(executor)
             if not operation.future.done():
                 raise RuntimeError('rclpy was shut down' if not self.node.context.ok() else
                                    f'no result within {timeout:g} s')
@@ -143,10 +150,14 @@ class _Endpoint:
 
 
 class Camera(_Endpoint):
-    """A camera of the config (`cam1`: /cam1/image_raw, or /cam1/image for a transform camera) or any
-    sensor_msgs Image or CompressedImage topic (`/usb_cam/image_raw`)."""
+    """
+    A camera of the config, or any image topic.
 
-    def __init__(self, node, name, qos=None):
+    `cam1` is /cam1/image_raw, or /cam1/image for a transform camera; a name with a slash is a sensor_msgs Image
+    or CompressedImage topic (`/usb_cam/image_raw`). `qos`: the subscription's, else chosen from the publishers'.
+    """
+
+    def __init__(self, node: Node, name: str, qos: Optional[QoSProfile] = None) -> None:
         super().__init__(node)
         self.name = name
         self.topics = ['/' + name.lstrip('/')] if '/' in name else [f'/{name}/image_raw', f'/{name}/image']
@@ -158,21 +169,27 @@ class Camera(_Endpoint):
         self._waiting = {}  # operation: wall-clock ns of the call; frames received earlier are not "next"
         self._lock = threading.Lock()
 
-    def get_image(self, timeout=5.0):
-        """The next frame received after the call, as a sensor_msgs/Image (a CompressedImage decoded to rgb8)."""
+    def get_image(self, timeout: float = 5.0) -> Image:
+        """
+        Return the next frame received after the call, as a sensor_msgs/Image (a CompressedImage decoded to rgb8).
+
+        On Humble, whose rclpy gives no receive time, it may be a frame that waited in the subscription when the
+        call began.
+        """
         return self._run(self._poll_for, timeout)
 
-    async def get_image_async(self, timeout=5.0):
+    async def get_image_async(self, timeout: float = 5.0) -> Image:
+        """Return what get_image does; for a callback of the executor that spins the node."""
         return await self._run_async(self._poll_for, timeout)
 
-    def close(self):
+    def close(self) -> None:
         """Unsubscribe (the subscription is made by the first get_image and kept)."""
         if self._subscription is not None:
             self.node.destroy_subscription(self._subscription)
             self._subscription = None
 
     def _on_frame(self, msg, info):
-        received = info['received_timestamp']
+        received = info['received_timestamp']  # 0: unknown (Humble)
         with self._lock:
             waiting = [op for op, called in self._waiting.items() if received >= called or not received]
         if not waiting:
@@ -187,7 +204,7 @@ class Camera(_Endpoint):
             operation.finish(result=image, error=error)
 
     def _poll_for(self, timeout):
-        """The poll of a get_image call: find the topic and subscribe (once), then wait for a frame."""
+        """Return the poll of a get_image call: find the topic and subscribe (once), then wait for a frame."""
         called = time.time_ns()
 
         def forget(operation):
@@ -200,7 +217,7 @@ class Camera(_Endpoint):
                 if found:
                     self.topic, msg_type, qos = found
                     self._subscription = self.node.create_subscription(
-                        msg_type, self.topic, self._on_frame, qos, callback_group=self.group)
+                        msg_type, self.topic, compat.with_message_info(self._on_frame), qos, callback_group=self.group)
             if operation not in self._waiting:
                 with self._lock:
                     self._waiting[operation] = called
@@ -214,7 +231,7 @@ class Camera(_Endpoint):
         return poll
 
     def _find_topic(self):
-        """(topic, message type, QoS) of the first topic with a publisher, or None."""
+        """Return (topic, message type, QoS) of the first topic with a publisher, or None."""
         for topic in self.topics:
             publishers = self.node.get_publishers_info_by_topic(topic)
             if not publishers:
@@ -226,16 +243,20 @@ class Camera(_Endpoint):
         return None
 
 
-def subscription_qos(publishers):
-    """Keep-last 1, reliable when every publisher is (large frames arrive over UDP only that way), else
-    best_effort, which matches every publisher."""
+def subscription_qos(publishers: list) -> QoSProfile:
+    """
+    Return the QoS for a subscription to `publishers` (TopicEndpointInfo).
+
+    Keep-last 1, reliable when every publisher is (large frames arrive over UDP only that way), else best_effort,
+    which matches every publisher.
+    """
     reliable = all(p.qos_profile.reliability == ReliabilityPolicy.RELIABLE for p in publishers)
     return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1, durability=DurabilityPolicy.VOLATILE,
                       reliability=ReliabilityPolicy.RELIABLE if reliable else ReliabilityPolicy.BEST_EFFORT)
 
 
-def decode_compressed(msg, topic):
-    """An rgb8 Image of a CompressedImage (JPEG, PNG, ...)."""
+def decode_compressed(msg: CompressedImage, topic: str) -> Image:
+    """Return an rgb8 Image of a CompressedImage (JPEG, PNG, ...)."""
     pixels = cv2.imdecode(np.frombuffer(bytes(msg.data), np.uint8), cv2.IMREAD_COLOR)
     if pixels is None:
         raise ValueError(f'{topic}: a frame that is not a decodable image (format "{msg.format}")')
@@ -245,7 +266,7 @@ def decode_compressed(msg, topic):
 class VisionClient(_Endpoint):
     """A vision service of the config: the classifier node `/<name>`."""
 
-    def __init__(self, node, name):
+    def __init__(self, node: Node, name: str) -> None:
         super().__init__(node)
         self.name = name.rstrip('/')
         prefix = self.name if self.name.startswith('/') else f'/{self.name}'
@@ -255,19 +276,25 @@ class VisionClient(_Endpoint):
                                                f'{prefix}/get_classifications_from_camera',
                                                callback_group=self.group)
 
-    def get_classifications(self, image, n=5, timeout=10.0):
-        """[Classification] of an Image message or an HxWx3 uint8 RGB array, best first (n <= 0: all)."""
+    def get_classifications(self, image: Union[Image, np.ndarray], n: int = 5,
+                            timeout: float = 10.0) -> List[Classification]:
+        """Return the classifications of an Image message or an HxWx3 uint8 RGB array, best first (n <= 0: all)."""
         return self._run(self._call_poll(self._classify, self._image_request(image, n)), timeout)
 
-    async def get_classifications_async(self, image, n=5, timeout=10.0):
+    async def get_classifications_async(self, image: Union[Image, np.ndarray], n: int = 5,
+                                        timeout: float = 10.0) -> List[Classification]:
+        """Return what get_classifications does; for a callback of the executor that spins the node."""
         return await self._run_async(self._call_poll(self._classify, self._image_request(image, n)), timeout)
 
-    def get_classifications_from_camera(self, camera_name, n=5, timeout=10.0):
-        """[Classification] of the next frame of the camera the vision service classifies."""
+    def get_classifications_from_camera(self, camera_name: str, n: int = 5,
+                                        timeout: float = 10.0) -> List[Classification]:
+        """Return the classifications of the next frame of the camera the vision service classifies."""
         request = GetClassificationsFromCamera.Request(camera_name=camera_name, n=n)
         return self._run(self._call_poll(self._from_camera, request), timeout)
 
-    async def get_classifications_from_camera_async(self, camera_name, n=5, timeout=10.0):
+    async def get_classifications_from_camera_async(self, camera_name: str, n: int = 5,
+                                                    timeout: float = 10.0) -> List[Classification]:
+        """Return what get_classifications_from_camera does; for a callback of the executor that spins the node."""
         request = GetClassificationsFromCamera.Request(camera_name=camera_name, n=n)
         return await self._run_async(self._call_poll(self._from_camera, request), timeout)
 
@@ -283,8 +310,11 @@ class VisionClient(_Endpoint):
 
     def _call_poll(self, client, request):
         def poll_for(timeout):
-            """The poll of a service call: send once the service is there, again while unanswered; the first
-            answer is the result."""
+            """
+            Return the poll of a service call.
+
+            It sends once the service is there, again while unanswered; the first answer is the result.
+            """
             sent, resend_at = [], 0.0
 
             def on_response(operation, future):

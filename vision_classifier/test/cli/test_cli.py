@@ -1,3 +1,4 @@
+import os
 import re
 import subprocess
 import sys
@@ -87,7 +88,8 @@ def test_demo_prints_each_result_and_where_the_annotated_frames_are(tmp_path):
     """The lines the README shows: `[my_classifier] photos @ <stamp>: espresso 0.78, cup 0.15, ...` and
     `overlay_cam: 8 annotated frames in <folder>`."""
     result = subprocess.run([sys.executable, '-m', 'vision_classifier', 'demo', '--packages-dir', str(PACKAGES_DIR)],
-                            capture_output=True, text=True, cwd=tmp_path, timeout=180)
+                            capture_output=True, text=True, cwd=tmp_path, timeout=180,
+                            env=dict(os.environ, XDG_CACHE_HOME=str(tmp_path / 'cache')))
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.splitlines()
     tops = set()
@@ -103,5 +105,5 @@ def test_demo_prints_each_result_and_where_the_annotated_frames_are(tmp_path):
     saved = [SAVED_LINE.fullmatch(line) for line in lines if ' annotated frames in ' in line]
     assert len(saved) == 1 and saved[0], lines
     count, folder = int(saved[0].group(1)), Path(saved[0].group(2))
-    assert folder == tmp_path / 'annotated_frames' / 'overlay_cam'
+    assert folder == tmp_path / 'cache' / 'vision_classifier' / 'annotated_frames' / 'overlay_cam'
     assert count >= 8 and count == len(list(folder.glob('frame_*.png')))

@@ -20,6 +20,8 @@ def test_doctor_names_the_topic_a_misspelled_input_should_have(ros, start_node, 
     camera = ros.node.create_publisher(Image, '/front/image_raw', QoSProfile(depth=1))
     assert classifier.wait_for_log('listening on'), classifier.log()
     assert ros.spin_until(lambda: ros.node.count_publishers('/front/image_raw'), 60) and camera
+    assert ros.spin_until(lambda: ros.node.count_subscribers('/front/imag_raw'), 120), \
+        'the subscription, made once qos_reliability auto gives up waiting for a publisher'
     result = doctor('--seconds', '4')
     assert result.returncode == 1, result.stdout + result.stderr
     assert 'typo_classifier (classifier): /diagnostics' in result.stdout

@@ -235,8 +235,8 @@ class ClassifierNode(ManagedNode):
         if i is None:
             return f'camera "{name}" was removed from the vision service'
         topic, subscription = i.subscription.topic_name, i.subscription.subscription
-        cause = (f'no publisher on {topic}' if subscription is None
-                 or subscription.get_publisher_count() == 0 else
+        unheard = subscription is None or compat.publisher_count(self, subscription) == 0
+        cause = (f'no publisher on {topic}' if unheard else
                  f'the last frame was rejected: {i.last_rejection}' if i.last_rejection else
                  'is the camera publishing?')
         return (f'no frame of camera "{name}" ({topic}) classified within '

@@ -14,7 +14,7 @@ from vision_classifier.core.compressed import decode_compressed_msg
 from vision_classifier.core.graph_checks import diagnose, Endpoint
 from vision_classifier.core.image_encoding import decode_msg
 from vision_classifier.core.parameters import AUTO_QOS_DEFAULT, AUTO_QOS_WAIT_SECONDS, QOS_CHOICES, TRANSPORTS
-from vision_classifier.nodes.compat import qos_policy_name_from_kind, SubscriptionEventCallbacks
+from vision_classifier.nodes.compat import create_subscription, qos_policy_name_from_kind, SubscriptionEventCallbacks
 from vision_classifier.nodes.main import StartupError
 
 TRANSPORT_TYPES = {'raw': (Image, decode_msg), 'compressed': (CompressedImage, decode_compressed_msg)}
@@ -140,8 +140,8 @@ class ImageSubscription:
         if self.subscription is not None:
             self.node.destroy_subscription(self.subscription)
         self.reliability = reliability
-        self.subscription = self.node.create_subscription(
-            self.msg_type, self.topic_name, self.callback, image_qos(reliability, self.depth),
+        self.subscription = create_subscription(
+            self.node, self.msg_type, self.topic_name, self.callback, image_qos(reliability, self.depth),
             callback_group=self.callback_group,
             event_callbacks=warn_on_incompatible_qos(self.node, self.topic_name, reliability, self.auto))
 

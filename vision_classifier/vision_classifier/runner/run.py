@@ -11,6 +11,7 @@ from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from sensor_msgs.msg import Image
 
 from vision_classifier.core.output import write_line
+from vision_classifier.nodes import compat
 from vision_classifier.nodes.factory import create_node
 from vision_classifier.nodes.main import StartupError
 from vision_classifier.runner.live_config import LiveConfig
@@ -112,7 +113,7 @@ class NodeThread:
     def stop(self):
         self.stopping.set()
         self.thread.join()
-        self.executor.shutdown()
+        compat.shutdown_executor(self.executor)
 
 
 @dataclasses.dataclass
