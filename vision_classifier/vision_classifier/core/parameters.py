@@ -1,4 +1,5 @@
-"""Each node's parameters, in one table per node (no rclpy).
+"""
+Each node's parameters, in one table per node (no rclpy).
 
 Every parameter has its name, default, type, description, range or choices, and whether it may change while the
 node runs. The nodes declare their parameters from these tables; what may change at run time (live config), the
@@ -25,8 +26,8 @@ class Param:
     name: str
     default: object
     description: str
-    type: str = ''
-    range: tuple = None
+    type: str = ''  # noqa: A003 (as rcl_interfaces names it)
+    range: tuple = None  # noqa: A003
     choices: tuple = ()
     dynamic: bool = False
 
@@ -35,7 +36,7 @@ class Param:
             object.__setattr__(self, 'type', 'string' if self.default is NODE_NAME else TYPES[type(self.default)])
 
     def check(self, value):
-        """The cause when `value` is not one of the choices or out of range, else None."""
+        """Return the cause when `value` is not one of the choices or out of range, else None."""
         if self.choices and value not in self.choices:
             return f'{self.name}: expected one of {", ".join(self.choices)}, got {value!r}'
         if self.range and not self.range[0] <= value <= self.range[1]:
@@ -91,7 +92,7 @@ CLASSIFIER = table(
     IMAGE_INPUT,
     Param('cameras', (), 'The cameras classified, with one model: an entry each, NAME=TOPIC [qos_reliability=auto|'
           'reliable|best_effort] [transport=raw|compressed] (transport default: compressed for a topic ending in '
-          '/compressed; qos_reliability default: the node\'s); results on ~/classifications and '
+          '/compressed; qos_reliability default: the node qos_reliability); results on ~/classifications and '
           '~/<NAME>/classifications. Empty: one camera, the input `image` (image_transport, qos_reliability). '
           'Settable while running: cameras are added and removed, the model stays.', type='string_array',
           dynamic=True),
@@ -106,7 +107,7 @@ CLASSIFIER = table(
           'classified within this many seconds.', range=(0.1, 3600.0)),
     Param('max_camera_requests', 100, 'get_classifications_from_camera requests that may wait for a frame; more are '
           'refused.', range=(1, 100000)),
-    Param('vision_msgs_class_id', 'index', 'class_id of the vision_msgs results: index (the label\'s index, as '
+    Param('vision_msgs_class_id', 'index', "class_id of the vision_msgs results: index (the label's index, as "
           '~/vision/label_info maps it) or label (the label itself).', choices=('index', 'label')),
     AUTOSTART,
 )

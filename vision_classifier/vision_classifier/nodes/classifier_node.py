@@ -4,18 +4,15 @@ classifier_node: a vision service; one model classifies any number of cameras.
 Subscribes each camera of `cameras` (or the one input `image`), publishes `~/classifications` (every camera) and
 `~/<camera>/classifications`, serves `~/get_classifications` and `~/get_classifications_from_camera`.
 """
+from dataclasses import dataclass, field
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
 
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
 from rclpy.clock import Clock, ClockType
 from rclpy.task import Future
-from vision_classifier_msgs.msg import Classification as ClassificationMsg
-from vision_classifier_msgs.msg import Classifications
-from vision_classifier_msgs.srv import GetClassifications, GetClassificationsFromCamera
 
 from vision_classifier.core.camera_inputs import CameraInput, default_transport, parse_cameras
 from vision_classifier.core.camera_requests import CameraRequest, CameraRequests
@@ -28,13 +25,16 @@ from vision_classifier.core.tflite_model import load_model, ModelConfig, ModelEr
 from vision_classifier.core.topics import camera_of_topic, CLASSIFICATIONS
 from vision_classifier.core.vision import parse_label_confidences, Thresholds, VisionService
 from vision_classifier.nodes import compat
-from vision_classifier.nodes.diagnostics import Diagnostics
 from vision_classifier.nodes import vision_msgs_output
+from vision_classifier.nodes.diagnostics import Diagnostics
 from vision_classifier.nodes.image_input import image_topic, ImageSubscription, TRANSPORT_TYPES
 from vision_classifier.nodes.lifecycle import ManagedNode
 from vision_classifier.nodes.main import run_node
 from vision_classifier.nodes.parameters import declare
 from vision_classifier.nodes.vision_msgs_output import VisionMsgs
+from vision_classifier_msgs.msg import Classification as ClassificationMsg
+from vision_classifier_msgs.msg import Classifications
+from vision_classifier_msgs.srv import GetClassifications, GetClassificationsFromCamera
 
 DYNAMIC = tuple(name for name, p in CLASSIFIER.items() if p.dynamic)
 CAMERA_LISTS = ('cameras', 'other_cameras')
@@ -156,7 +156,7 @@ class ClassifierNode(ManagedNode):
     # --- cameras
 
     def _default_camera(self):
-        """The one input `image` (with no `cameras`), named by camera_name or its topic."""
+        """Return the one input `image` (with no `cameras`), named by camera_name or its topic."""
         transport = self.p['image_transport']
         topic = image_topic(self, transport)
         return CameraInput(self.p['camera_name'] or camera_of_topic(topic), topic, transport,

@@ -19,7 +19,8 @@ except ImportError:  # optional: rosdep installs it from package.xml
 
 LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL, reliability=ReliabilityPolicy.RELIABLE)
 MAX_CLASS_ID = 65534  # VisionClass.class_id is uint16; 65535 means "unlabeled"
-MISSING = 'vision_msgs is not installed: no vision_msgs output (rosdep install, or apt install ros-<distro>-vision-msgs)'
+MISSING = ('vision_msgs is not installed: no vision_msgs output (rosdep install, or apt install '
+           'ros-<distro>-vision-msgs)')
 
 
 def available():

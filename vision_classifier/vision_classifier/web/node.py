@@ -1,16 +1,19 @@
-"""web_node: serves the control page (vision_classifier.web.server) and feeds it the newest image of each camera topic
-and the newest classifications of each vision service. Its callbacks only store a reference: JPEG encoding
-happens in the web server, once per new frame and only while a browser watches."""
+"""
+web_node: serves the control page (vision_classifier.web.server).
+
+It feeds the page the newest image of each camera topic and the newest classifications of each vision service. Its
+callbacks only store a reference: JPEG encoding happens in the web server, once per new frame and only while a
+browser watches.
+"""
 import sys
 
 import cv2
+from diagnostic_msgs.msg import DiagnosticArray
 import numpy as np
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile
-from diagnostic_msgs.msg import DiagnosticArray
 from sensor_msgs.msg import CompressedImage, Image
-from vision_classifier_msgs.msg import Classifications
 
 from vision_classifier.core.camera_inputs import parse_cameras
 from vision_classifier.core.image_encoding import decode_msg
@@ -22,6 +25,7 @@ from vision_classifier.nodes.lifecycle import ManagedNode
 from vision_classifier.nodes.main import run_node, StartupError
 from vision_classifier.nodes.parameters import declare, typed_parameter
 from vision_classifier.web.server import WebServer
+from vision_classifier_msgs.msg import Classifications
 
 JPEG_QUALITY = 80
 SHOWN = tuple(name for name, p in WEB.items() if p.dynamic)  # the topics and names, settable at run time
@@ -72,8 +76,8 @@ def stamp_seconds(header):
 def jpeg_of_image(max_bytes):
     def encode(msg):
         image = decode_msg(msg, max_bytes)
-        pixels = image.pixels if image.order == 'bgr' else cv2.cvtColor(to_rgb(image.pixels, image.order),
-                                                                         cv2.COLOR_RGB2BGR)
+        pixels = image.pixels if image.order == 'bgr' else \
+            cv2.cvtColor(to_rgb(image.pixels, image.order), cv2.COLOR_RGB2BGR)
         return jpeg(pixels)
     return encode
 
@@ -204,14 +208,17 @@ class WebNode(ManagedNode):
 
 
 def create_web_node(plan, host, port, context=None):
-    """The web node of a translated config, for the in-process runner."""
+    """Return the web node of a translated config, for the in-process runner."""
     return WebNode(context=context, parameter_overrides=[
         Parameter(key, value=value) for key, value in web_parameters(plan, host, port).items()])
 
 
 class ControlPage:
-    """The control page beside the nodes of `vision_classifier run` (a runner.run.Extra): a web node that follows
-    the config's edits."""
+    """
+    The control page beside the nodes of `vision_classifier run` (a runner.run.Extra).
+
+    A web node that follows the config's edits.
+    """
 
     name = WebNode.NODE_NAME
 
