@@ -240,7 +240,8 @@ def build_parser():
                               help='ask a running vision service, like get_classifications(_from_camera)')
     ask.add_argument('service', help='vision service name (the classifier node), e.g. my_classifier')
     source = ask.add_mutually_exclusive_group(required=True)
-    source.add_argument('--camera', help='classify the next frame of this camera (the one the service classifies)')
+    source.add_argument('--camera', help='classify the next frame of this camera: one the service classifies, another '
+                        'camera of the config or an image topic (/...)')
     source.add_argument('--image', help='classify this image file')
     ask.add_argument('--n', type=int, default=5, help='results; 0: all that pass the thresholds (default: %(default)s)')
     ask.add_argument('--timeout', type=float, default=10.0,

@@ -288,7 +288,12 @@ class VisionClient(_Endpoint):
 
     def get_classifications_from_camera(self, camera_name: str, n: int = 5,
                                         timeout: float = 10.0) -> List[Classification]:
-        """Return the classifications of the next frame of the camera the vision service classifies."""
+        """
+        Return the classifications of the next frame of a camera.
+
+        Any camera the vision service classifies, another camera of the config, or an image topic (/...): the
+        service subscribes those on demand.
+        """
         request = GetClassificationsFromCamera.Request(camera_name=camera_name, n=n)
         return self._run(self._call_poll(self._from_camera, request), timeout)
 

@@ -47,3 +47,12 @@ def test_doctor_checks_the_nodes_of_a_config_and_finds_the_demo_sound(tmp_path, 
     (tmp_path / 'robot.json').write_text(json.dumps(config))
     result = doctor(str(tmp_path / 'robot.json'), '--packages-dir', str(PACKAGES_DIR), '--seconds', '2')
     assert result.returncode == 1 and 'gone (camera): not running' in result.stdout, result.stdout
+
+
+def test_doctor_says_a_managed_node_waits_for_its_manager(start_node, default_model):
+    classifier = start_node('vision_classifier.nodes.classifier_node', '-r', '__node:=waiting_classifier',
+                            '-p', f'model_path:={default_model}', '-p', 'autostart:=false', name='classifier')
+    result = doctor('--seconds', '4')
+    assert result.returncode == 1, result.stdout + result.stderr + classifier.log()
+    assert ('problem: waiting_classifier: unconfigured (a managed node: ros2 lifecycle set /waiting_classifier '
+            'configure, then activate)') in result.stdout, result.stdout

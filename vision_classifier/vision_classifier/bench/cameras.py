@@ -113,14 +113,14 @@ def verdicts(result):
         d['fair'] = fair
         d['total_of_model'] = d['results_per_s'] / result['model_per_s']
         d['cpu_of_invoke'] = d['cpu_ms_per_result'] / result['invoke_cpu_ms']
-        d['goals'] = {'fair': fair, 'total >= 0.95 / invoke': (not overloaded) or
-                      d['total_of_model'] >= TOTAL_OF_MODEL, 'cpu <= 1.15 x invoke': d['cpu_of_invoke'] <= 1.15}
+        d['goals'] = {'fair': fair, 'total >= 0.95 / invoke': d['total_of_model'] >= TOTAL_OF_MODEL if overloaded
+                      else None, 'cpu <= 1.15 x invoke': d['cpu_of_invoke'] <= 1.15}
     return lines
 
 
 def table(result, header):
     """Return the multi-camera report as text."""
-    goal = {True: 'ok', False: 'MISSED'}
+    goal = {True: 'ok', False: 'MISSED', None: 'n/a: the cameras ask less than the model can do'}
     lines = verdicts(result)
     rows = [header, '',
             f'{result["cameras"]} camera(s) at {result["fps"]:g} fps = {result["offered_per_s"]:g} frames/s offered; '

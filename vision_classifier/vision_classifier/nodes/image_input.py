@@ -4,6 +4,7 @@ Image inputs of the nodes: subscriptions to sensor_msgs/Image or CompressedImage
 Their reliability is `qos_reliability` auto, reliable or best_effort; each one watches the graph and says why
 nothing comes in (no publisher, another message type, incompatible QoS) in one log line and on /diagnostics.
 """
+import re
 import time
 
 from rclpy.clock import Clock, ClockType
@@ -41,6 +42,11 @@ def published_topics(node):
     names_and_types = node.get_topic_names_and_types()
     counts = {topic: node.count_publishers(topic) for topic, _ in names_and_types}
     return {topic: types for topic, types in names_and_types if counts[topic]}, counts
+
+
+def cause(problem):
+    """Return a problem without its duration: one log line per cause, not per second."""
+    return re.sub(r' for \d+ s', '', problem)
 
 
 def reliability_of_publishers(infos, type_name):
@@ -129,8 +135,9 @@ class ImageSubscription:
                             now - self._missing_since)
         if self.auto:  # auto follows best_effort publishers: a reliability mismatch is passing
             problems = [p for p in problems if 'reliability:' not in p]
+        seen = {cause(p) for p in self.problems}
         for problem in problems:
-            if problem not in self.problems:
+            if cause(problem) not in seen:
                 hint = (' (for a ros_topic camera set "format": "raw" or "compressed" to match)'
                         if ' carries ' in problem else '')
                 self.node.get_logger().warning(problem + hint)

@@ -1,12 +1,14 @@
 """main() of a node, as demo_nodes_py does it: init, spin, a clean exit on Ctrl-C or an external shutdown."""
+import signal
 import sys
 
 import rclpy
 from rclpy.exceptions import ParameterException
-from rclpy.executors import ExternalShutdownException
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
 
 from vision_classifier.core.output import write_line
+from vision_classifier.nodes import compat
 
 
 class StartupError(RuntimeError):
@@ -21,10 +23,12 @@ def run_node(node_class, args=None):
         write_line(f'[{node_class.NODE_NAME}] cannot start: {e}', sys.stderr)
         return 1
     node = None
+    executor = SingleThreadedExecutor()  # its own: shut down with a timeout (Humble's waits for coroutines)
     try:
         node = node_class.__new__(node_class)  # then __init__: a failed start still has its name (`__node:=`)
         node.__init__()
-        rclpy.spin(node)
+        executor.add_node(node)
+        executor.spin()
     except (StartupError, ParameterException) as e:
         write_line(f'[{node_name(node, node_class.NODE_NAME)}] cannot start: {e}', sys.stderr)
         return 1
@@ -35,6 +39,10 @@ def run_node(node_class, args=None):
             raise
         # a publish that raced Ctrl-C's shutdown of the context
     finally:
+        # A second Ctrl-C (under `ros2 launch` in a terminal each node gets the terminal's and launch's) does not
+        # interrupt the clean-up
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        compat.shutdown_executor(executor)
         if node is not None and getattr(node, 'handle', None) is not None:
             node.destroy_node()
         rclpy.try_shutdown()

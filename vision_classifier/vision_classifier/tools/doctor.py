@@ -69,6 +69,11 @@ class Doctor:
         level = status and (status.level[0] if isinstance(status.level, bytes) else status.level)
         lines, problems = [head + (f': /diagnostics {LEVELS.get(level, level)} {status.message}'
                                    if status else ': no /diagnostics yet')], []
+        state = {v.key: v.value for v in status.values}.get('state') if status else None
+        if state not in (None, 'active'):
+            problems.append(f'{name}: {state} (a managed node: ros2 lifecycle set /{name} '
+                            f'{"configure, then activate" if state == "unconfigured" else "activate"})')
+            lines.append(f'      problem: {problems[-1]}')
         published, counts = published_topics(self.node)
         for topic, types in self.node.get_subscriber_names_and_types_by_node(name, '/'):
             if not set(types) & set(IMAGE_TYPES):
