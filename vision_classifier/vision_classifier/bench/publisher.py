@@ -12,7 +12,8 @@ def publisher(topic, seconds, fps, size, encoding, frame_id='bench_camera'):
     """
     Run a camera: one prebuilt frame in `encoding`, only the stamp updated; print a JSON report.
 
-    It publishes at `fps` (0: as fast as possible) for `seconds` (0: until Ctrl-C).
+    It publishes at `fps` (0: as fast as possible) for `seconds` (0: until Ctrl-C), and prints its count so far
+    (`count <time_ns> <published>`) about once a second.
     """
     import rclpy
     from rclpy.impl.implementation_singleton import rclpy_implementation
@@ -35,8 +36,11 @@ def publisher(topic, seconds, fps, size, encoding, frame_id='bench_camera'):
         stamp, period = msg.header.stamp, 1.0 / fps if fps > 0 else 0.0
         start = now = time.time_ns()
         end = start + int(seconds * 1e9) if seconds > 0 else None
-        tick = time.monotonic()
+        tick = next_count = time.monotonic()
         while end is None or now < end:
+            if time.monotonic() >= next_count:
+                write_line(f'count {now} {count}')
+                next_count += 1.0
             if period:
                 tick += period
                 delay = tick - time.monotonic()

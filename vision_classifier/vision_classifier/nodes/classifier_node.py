@@ -21,6 +21,7 @@ from vision_classifier.core.image_encoding import decode_msg, ImageError
 from vision_classifier.core.parameters import CLASSIFIER
 from vision_classifier.core.paths import PathError
 from vision_classifier.core.rate_limit import FaultLog
+from vision_classifier.core.scheduler import Scheduler
 from vision_classifier.core.tflite_model import load_model, ModelConfig, ModelError
 from vision_classifier.core.topics import camera_of_topic, CLASSIFICATIONS
 from vision_classifier.core.vision import parse_label_confidences, Thresholds, VisionService
@@ -85,10 +86,12 @@ class ClassifierNode(ManagedNode):
         self.entities = []  # services and timers while active
         self._new_cameras = None  # a `cameras` value set, for the executor to apply
         self._reconfiguring = threading.Lock()
+        self.scheduler, self._lock = Scheduler(), threading.Lock()  # the lock: threads of a multi-threaded executor
         # Frames, their classification and service calls in one group: under a multi-threaded executor (yours, in a
         # composed process) they go on with the old model while a new one loads in a parameter callback.
         self.work = MutuallyExclusiveCallbackGroup()
         self.health = Health('images', 'results', counts_drops=False)
+        self.ready = self.create_guard_condition(self._classify_round, callback_group=self.work)
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self.diagnostics = Diagnostics(self, self.health, 'classifier', self._status, self._camera_reports)
         if self.p['autostart']:
@@ -175,10 +178,17 @@ class ClassifierNode(ManagedNode):
         return Input(camera, subscription, decode, publisher,
                      Health('frames', 'classified', drops='skipped', drops_warn=False), on_demand)
 
+    def _add_input(self, name, added):
+        with self._lock:
+            self.scheduler.add(name)
+        self.inputs = {**self.inputs, name: added}
+
     def _unsubscribe(self, name, why='was removed from the vision service'):
         """Stop classifying camera `name`; its waiting requests get an error saying so."""
         gone = self.inputs[name]
         self.inputs = {n: i for n, i in self.inputs.items() if n != name}  # replaced, never changed: other threads
+        with self._lock:
+            self.scheduler.remove(name)
         gone.subscription.destroy()
         if gone.publisher is not None:
             self.destroy_publisher(gone.publisher)
@@ -196,7 +206,7 @@ class ClassifierNode(ManagedNode):
             if name in self.inputs and self.inputs[name].on_demand:
                 self._unsubscribe(name)  # was subscribed on demand: now one of the node's cameras
             if name not in self.inputs:
-                self.inputs = {**self.inputs, name: self._subscribe(camera, own_topic=bool(cameras))}
+                self._add_input(name, self._subscribe(camera, own_topic=bool(cameras)))
 
     def _camera_for_request(self, name):
         """Return the Input a request for `name` waits on (subscribed on demand if needed), or an error text."""
@@ -215,7 +225,7 @@ class ClassifierNode(ManagedNode):
                     f'{"camera" if len(classified) == 1 else "cameras"} {names or "none"}; on demand it takes '
                     f'any image topic (/...){on_demand}')
         added = self._subscribe(other, own_topic=False, on_demand=True)
-        self.inputs = {**self.inputs, other.name: added}
+        self._add_input(other.name, added)
         self.get_logger().info(f'camera "{other.name}" ({added.subscription.topic_name}) subscribed on demand')
         return added
 
@@ -245,13 +255,7 @@ class ClassifierNode(ManagedNode):
     # --- frames
 
     def _on_image(self, name, msg, info):
-        """
-        Classify a camera's frame.
-
-        The model classifies in the subscription callback, so the executor takes a frame only when the model is free,
-        from each camera's keep-last-1 subscription in turn: every camera with a new frame is served once a round,
-        with its newest frame, and waits at most one classification of each other camera.
-        """
+        """Keep a camera's newest frame; the frames of a round are classified once they are all taken."""
         self._apply_new_cameras()
         i = self.inputs.get(name)
         if i is None:
@@ -262,7 +266,30 @@ class ClassifierNode(ManagedNode):
         i.health.frame_in()
         self.health.frame_in()
         i.health.drop(skipped)
-        self._classify_frame(i, msg, info.get('received_timestamp') or time.time_ns())
+        with self._lock:
+            replaced = self.scheduler.put(name, (msg, info.get('received_timestamp') or time.time_ns()),
+                                          time.monotonic())
+        if replaced is not None:
+            i.health.drop()
+        self.ready.trigger()
+
+    def _classify_round(self):
+        """
+        Classify every frame waiting, the camera that has waited longest first.
+
+        The executor takes every camera's newest frame (keep-last 1), then this runs: a round of one frame per camera
+        that has one, all taken at about the same time, so every camera has a new frame for the next round as often
+        as the others and none starves.
+        """
+        self._apply_new_cameras()
+        while True:
+            with self._lock:
+                taken = self.scheduler.take()
+            if taken is None:
+                return
+            i = self.inputs.get(taken[0])
+            if i is not None:
+                self._classify_frame(i, *taken[1])
 
     def _apply_new_cameras(self):
         """Apply a `cameras` value set: subscriptions change here, in the executor, never under its wait."""
