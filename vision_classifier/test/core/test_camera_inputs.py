@@ -19,11 +19,11 @@ def test_entries_parse_and_print_back(entry, camera):
 
 
 @pytest.mark.parametrize('entries,problem', [
-    (['cam1'], "cameras: expected \"NAME=TOPIC [qos_reliability=...] [transport=...]\" with a name of letters, "
+    (['cam1'], 'cameras: expected "NAME=TOPIC [qos_reliability=...] [transport=...]" with a name of letters, '
                "digits and _ and a ROS topic, got 'cam1'"),
     (['front-cam=/x'], "got 'front-cam=/x'"),
     (['a=/a b'], "cameras: 'a=/a b': unknown option 'b' (qos_reliability: auto, reliable, best_effort; transport: "
-                 "raw, compressed)"),
+                 'raw, compressed)'),
     (['a=/a qos_reliability=sometimes'], "unknown option 'qos_reliability=sometimes'"),
     (['a=/a', 'b=/b', 'a=/c'], 'cameras: a named more than once'),
 ])

@@ -3,10 +3,10 @@ from pathlib import Path
 
 from lifecycle_msgs.msg import State, Transition
 from lifecycle_msgs.srv import ChangeState, GetState
+from ros_helpers import call
 from sensor_msgs.msg import Image
 from vision_classifier_msgs.msg import Classifications
 
-from ros_helpers import call
 
 CAMERA, CLASSIFIER = 'vision_classifier.nodes.camera_node', 'vision_classifier.nodes.classifier_node'
 
@@ -31,8 +31,8 @@ class Managed:
         return call(self.ros, self.change, ChangeState.Request(transition=Transition(id=transition_id))).success
 
 
-def test_configure_activate_deactivate_activate_cleanup_shutdown_with_results_only_while_active(ros, start_node,
-                                                                                              default_model):
+def test_configure_activate_deactivate_activate_cleanup_shutdown_with_results_only_while_active(
+        ros, start_node, default_model):
     camera = start_node(CAMERA, '-r', '__node:=cam', '-r', 'image_raw:=/cam/image_raw', '-p', 'source_type:=fake',
                         '-p', 'frame_rate:=30.0', '-p', 'width:=640', '-p', 'height:=480', name='camera')
     classifier = start_node(CLASSIFIER, '-r', '__node:=managed', '-r', 'image:=/cam/image_raw',
@@ -88,8 +88,7 @@ def test_configure_activate_deactivate_activate_cleanup_shutdown_with_results_on
     assert 'Traceback' not in classifier.log()
 
 
-def test_each_node_starts_unconfigured_without_autostart_and_comes_up_when_told(ros, start_node, default_model,
-                                                                               tmp_path):
+def test_each_node_starts_unconfigured_without_autostart_and_comes_up_when_told(ros, start_node):
     """Camera, overlay and control page too: configure and activate through the services, as a manager does."""
     names = {'mcam': start_node(CAMERA, '-r', '__node:=mcam', '-r', 'image_raw:=/mcam/image_raw', '-p',
                                 'source_type:=fake', '-p', 'autostart:=false',

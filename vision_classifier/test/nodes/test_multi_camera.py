@@ -6,12 +6,12 @@ from rcl_interfaces.msg import Parameter as ParameterMsg
 from rcl_interfaces.msg import ParameterType, ParameterValue
 from rcl_interfaces.srv import SetParameters
 from rclpy.qos import QoSProfile
+from ros_helpers import call, image_msg, stamp_of
 from sensor_msgs.msg import Image
+from support import EXPECTED_TOP
 from vision_classifier_msgs.msg import Classifications
 from vision_classifier_msgs.srv import GetClassificationsFromCamera
 
-from ros_helpers import call, image_msg, stamp_of
-from support import EXPECTED_TOP
 
 NODE = 'vision_classifier.nodes.classifier_node'
 PHOTO_OF = {'a': 'coffee.png', 'b': 'chelsea.png', 'c': 'rocket.jpg'}

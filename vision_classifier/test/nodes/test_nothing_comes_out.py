@@ -21,8 +21,8 @@ def warnings_of(ros, node, process, expected, timeout=120):
 
 
 def test_a_best_effort_camera_against_a_reliable_subscription(ros, start_node, default_model):
-    process = start_node(NODE, '-r', '__node:=strict', '-r', 'image:=/be/image_raw', '-p', f'model_path:={default_model}',
-                         '-p', 'qos_reliability:=reliable', name='classifier')
+    process = start_node(NODE, '-r', '__node:=strict', '-r', 'image:=/be/image_raw',
+                         '-p', f'model_path:={default_model}', '-p', 'qos_reliability:=reliable', name='classifier')
     camera = ros.node.create_publisher(Image, '/be/image_raw', qos_profile_sensor_data)  # best_effort, as drivers
     message = warnings_of(ros, 'strict', process, ['/be/image_raw', 'cannot reach this subscription'])
     assert 'the publisher is best_effort, the subscription reliable' in message, message

@@ -5,12 +5,12 @@ from rcl_interfaces.msg import Parameter as ParameterMsg
 from rcl_interfaces.msg import ParameterType, ParameterValue
 from rcl_interfaces.srv import SetParametersAtomically
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from ros_helpers import call, image_msg, stamp_of
 from sensor_msgs.msg import Image
+from support import CAT_CLASSES, fixture_model, TEST_DIR
 from vision_classifier_msgs.msg import Classifications
 from vision_msgs.msg import Classification, LabelInfo, VisionInfo
 
-from ros_helpers import call, image_msg, stamp_of
-from support import CAT_CLASSES, fixture_model, TEST_DIR
 
 NODE = 'vision_classifier.nodes.classifier_node'
 LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL, reliability=ReliabilityPolicy.RELIABLE)
@@ -24,8 +24,8 @@ def publish_until(ros, publisher, msg, done, timeout=120.0):
     return done()
 
 
-def test_vision_msgs_classification_carries_the_photos_class_and_the_images_header(ros, start_node, default_model,
-                                                                                    photos):
+def test_vision_msgs_classification_carries_the_photos_class_and_the_images_header(
+        ros, start_node, default_model, photos):
     process = start_node(NODE, '-r', '__node:=std', '-p', f'model_path:={default_model}',
                          '-p', "cameras:=['front=/front/image_raw']", name='classifier')
     everything, front, ours = [], [], []
@@ -74,8 +74,8 @@ def test_a_late_subscriber_gets_label_info_and_a_model_swap_publishes_a_new_vers
     assert infos[-1].method == small and infos[-1].database_location == small_labels
 
 
-def test_class_id_may_be_the_label_and_the_node_runs_without_vision_msgs(ros, start_node, default_model, photos,
-                                                                        tmp_path):
+def test_class_id_may_be_the_label_and_the_node_runs_without_vision_msgs(
+        ros, start_node, default_model, photos, tmp_path):
     labelled = start_node(NODE, '-r', '__node:=by_label', '-r', 'image:=/l/image_raw', '-p',
                           f'model_path:={default_model}', '-p', 'vision_msgs_class_id:=label', name='labelled')
     got = []
