@@ -1,12 +1,14 @@
-"""Shared fixtures. DDS stays on loopback with a random domain per run (set before rclpy starts); under pytest-xdist
-each worker takes a domain of its own."""
+"""
+Shared fixtures.
+
+DDS stays on loopback with a random domain per run (set before rclpy starts); under pytest-xdist each worker takes
+a domain of its own. The ROS fixtures import ROS when they are used: test/core runs where no ROS is installed.
+"""
 import os
 import random
-import time
 
 import pytest
-
-from support import DEFAULT_MODEL, EXPECTED_TOP, PHOTOS, REPO
+from support import DEFAULT_MODEL, EXPECTED_TOP, PHOTOS, REPO, TIMEOUT
 from vision_classifier.core.processes import Process
 
 os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
@@ -14,6 +16,13 @@ os.environ.setdefault('ROS_DOMAIN_ID', str(random.SystemRandom().randint(1, 100)
 _worker = os.environ.get('PYTEST_XDIST_WORKER', '')
 if _worker.startswith('gw'):  # pytest -n N: each worker in a domain of its own
     os.environ['ROS_DOMAIN_ID'] = str((int(os.environ['ROS_DOMAIN_ID']) + 1 + int(_worker[2:])) % 102)
+
+
+class NodeProcess(Process):
+    """A Process whose waits for its output give up only after TIMEOUT."""
+
+    def wait_for_log(self, text, timeout=TIMEOUT):
+        return super().wait_for_log(text, timeout)
 
 
 @pytest.fixture(scope='session')
@@ -33,9 +42,9 @@ def start_node(tmp_path):
     started = []
 
     def start(module, *ros_args, name='node', args=None):
-        """`python -m module --ros-args *ros_args`, or `python -m module *args` when args are given."""
-        process = Process(module, ('--ros-args', *ros_args) if args is None else args, tmp_path / f'{name}.log',
-                          cwd=REPO)
+        """Start `python -m module --ros-args *ros_args`, or `python -m module *args` when args are given."""
+        process = NodeProcess(module, ('--ros-args', *ros_args) if args is None else args, tmp_path / f'{name}.log',
+                              cwd=REPO)
         started.append(process)
         return process
     yield start
@@ -45,37 +54,8 @@ def start_node(tmp_path):
 
 @pytest.fixture
 def ros():
-    """An rclpy context with a test node and an executor spun by `ros.spin_until(predicate)`."""
-    import rclpy
-    from rclpy.executors import SingleThreadedExecutor
-
-    class Ros:
-        def __init__(self):
-            self.context = rclpy.Context()
-            rclpy.init(context=self.context)
-            self.node = rclpy.create_node(f'test_{os.getpid()}', context=self.context)
-            self.executor = SingleThreadedExecutor(context=self.context)
-            self.executor.add_node(self.node)
-
-        def spin_until(self, predicate, timeout=30.0):
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                if predicate():
-                    return True
-                self.executor.spin_once(timeout_sec=0.05)
-            return predicate()
-
-        def wait_for_subscriber(self, publisher, timeout=30.0):
-            return self.spin_until(lambda: publisher.get_subscription_count() > 0, timeout)
-
-        def wait_for_publisher(self, subscription, timeout=30.0):
-            return self.spin_until(lambda: subscription.get_publisher_count() > 0, timeout)
-
-        def close(self):
-            self.executor.shutdown()
-            self.node.destroy_node()
-            rclpy.try_shutdown(context=self.context)
-
+    """Return an rclpy context with a test node and an executor spun by `ros.spin_until(predicate)`."""
+    from ros_helpers import Ros
     r = Ros()
     yield r
     r.close()
