@@ -1,12 +1,15 @@
-"""Malformed `sensor_msgs/Image` fields and `CompressedImage` data, made from a fixed seed, each tagged with the
-ImageError kind it must give: the cases of the image fuzz tests (core/test_fuzz_decoding.py, nodes/test_fuzz_images.py)."""
+"""
+Malformed `sensor_msgs/Image` fields and `CompressedImage` data, made from a fixed seed.
+
+Each is tagged with the ImageError kind it must give: the cases of the image fuzz tests (core/test_fuzz_decoding.py,
+nodes/test_fuzz_images.py).
+"""
+from dataclasses import dataclass
 import itertools
 import string
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
-
 from support import fixture_model
 from vision_classifier.core.image_encoding import CONVERTED, DEFAULT_MAX_IMAGE_BYTES, ENCODINGS
 
@@ -42,7 +45,7 @@ def order_of(encoding):
 
 
 def fit_width(encoding, width):
-    """A width the encoding allows: even for YUV 4:2:2, at least 2 for Bayer."""
+    """Return a width the encoding allows: even for YUV 4:2:2, at least 2 for Bayer."""
     if encoding in CONVERTED:
         return width + width % 2 if CONVERTED[encoding][0] == 2 else max(2, width)
     return width
@@ -69,8 +72,12 @@ class Case:
 
 
 def good_case(rng, encoding=None, max_side=24, pad=None):
-    """A valid image: random size, encoding, endianness and row padding; pixels near a palette colour (raw
-    encodings) or random bytes (YUV, Bayer: their pixels are OpenCV's conversion of the unpadded rows)."""
+    """
+    Return a valid image: random size, encoding, endianness and row padding.
+
+    Its pixels are near a palette colour (raw encodings) or random bytes (YUV, Bayer: their pixels are OpenCV's
+    conversion of the unpadded rows).
+    """
     encoding = encoding or str(rng.choice(ALL_ENCODINGS))
     height, width = (int(v) for v in rng.integers(1, max_side + 1, 2))
     height, width = fit_height(encoding, height), fit_width(encoding, width)
@@ -181,7 +188,7 @@ def _huge_step(rng, c):
 
 
 def _claim_under_max(rng, c):
-    """A claim the limit allows (1 MiB up to max_image_bytes) with a few bytes of data."""
+    """Make a claim the limit allows (1 MiB up to max_image_bytes) with a few bytes of data."""
     target = _log_uniform(rng, 2**20, MAX_BYTES)
     pixel_bytes, min_height = layout(c.encoding)[0], fit_height(c.encoding, 1)
     c.width = fit_width(c.encoding, _log_uniform(rng, 1, target // (pixel_bytes * min_height) - 2))
@@ -285,7 +292,7 @@ def good_cases(seed, count=None):
 # CompressedImage data: truncated, garbage, bombs (headers claiming far more pixels than max_image_bytes)
 
 def encoded(rng, codec):
-    """A JPEG (baseline or progressive) or PNG of a random small image, and the image (BGR)."""
+    """Return a JPEG (baseline or progressive) or PNG of a random small image, and the image (BGR)."""
     height, width = (int(v) for v in rng.integers(1, 40, 2))
     bgr = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
     params = [cv2.IMWRITE_JPEG_PROGRESSIVE, int(rng.integers(2))] if codec == 'jpeg' else []

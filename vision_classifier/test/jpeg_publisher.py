@@ -1,5 +1,8 @@
-"""A camera driver's compressed stream, as usb_cam publishes it: a photo as `sensor_msgs/CompressedImage` (format
-`jpeg`) with sensor-data QoS (best effort), stamped now, at a fixed rate, in its own process.
+"""
+A camera driver's compressed stream, as usb_cam publishes it.
+
+A photo as `sensor_msgs/CompressedImage` (format `jpeg`) with sensor-data QoS (best effort), stamped now, at a fixed
+rate, in its own process.
 
     python test/jpeg_publisher.py TOPIC PHOTO [RATE [WIDTHxHEIGHT]]
 """

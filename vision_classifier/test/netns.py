@@ -1,11 +1,14 @@
-"""Two test hosts on this machine: network namespaces joined by one veth pair, and Fast DDS kept on that link.
+"""
+Two test hosts on this machine: network namespaces joined by one veth pair, and Fast DDS kept on that link.
 
 Run as `python netns.py receive TOPIC GRAPH_TOPIC` it is the receiving host's listener: one line per
 Classifications message (`result <sec>.<nanosec> <top class>`) and one whenever the number of publishers of
 GRAPH_TOPIC known to this host changes (`publishers <n>`).
-Run as `python netns.py count-images TOPIC FRAMES` it counts the Image messages a best_effort and a reliable
-subscription receive until the reliable one has FRAMES, and prints `images <best_effort> <reliable>`.
+Run as `python netns.py count-images TOPIC FRAMES` it takes the Image messages a best_effort and a reliable
+subscription receive until the reliable one has FRAMES, and prints the stamps (ns) each received as JSON:
+`{"best_effort": [...], "reliable": [...]}`.
 """
+import json
 import os
 import random
 import secrets
@@ -14,7 +17,8 @@ import sys
 import time
 
 LINK_SIDES = ('a', 'b')
-LEASE_S = 5  # participant lease duration in the hosts' profiles
+LEASE_S = 15  # participant lease duration in the hosts' profiles
+LEASE_ANNOUNCEMENT_S = 1  # and how often each participant announces itself
 
 
 def ip(*args, check=True):
@@ -43,8 +47,11 @@ class LoopbackHost:
 
 
 class TwoHosts:
-    """Namespaces a and b, each with `lo` and one end of a veth pair (named like its namespace) and no other route:
-    nothing sent in them can reach anything but the other namespace."""
+    """
+    Namespaces a and b, each with `lo` and one end of a veth pair (named like its namespace) and no other route.
+
+    Nothing sent in them can reach anything but the other namespace.
+    """
 
     def __init__(self):
         token = f'vc{os.getpid() % 100000}{secrets.token_hex(2)}'
@@ -55,7 +62,7 @@ class TwoHosts:
         self.created = []
 
     def create(self):
-        """Raises subprocess.CalledProcessError (or OSError without `ip`) when a step fails."""
+        """Make the namespaces and the link; raise subprocess.CalledProcessError (or OSError) when a step fails."""
         for side in LINK_SIDES:
             ip('netns', 'add', self.ns[side])
             self.created.append(self.ns[side])
@@ -75,6 +82,7 @@ class TwoHosts:
                 raise subprocess.CalledProcessError(1, f'{self.ns[side]}: veth not running after 5 s')
 
     def wait_running(self, side, timeout):
+        """Whether the veth of `side` is running within `timeout` seconds."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.is_running(side):
@@ -107,15 +115,19 @@ class TwoHosts:
         return counters['InMcastPkts'], counters['OutMcastPkts']
 
     def fastdds_profile(self, side):
-        """Fast DDS on this host: UDPv4 only (no shared memory), discovery unicast to the two link addresses only,
-        no multicast locators, and this host's link address as the one address announced for data (left to
-        itself, Fast DDS announces 127.0.0.1 when it found no RUNNING interface as it loaded). The participant lease
-        is LEASE_S (Fast DDS's default is 20 s), announced every second, so that a lost host is dropped sooner.
-        Needs ROS_AUTOMATIC_DISCOVERY_RANGE=SYSTEM_DEFAULT: LOCALHOST would add shared memory, SUBNET the
-        multicast peer 239.255.0.1, and OFF allows no remote participant."""
+        """
+        Return the Fast DDS profile of this host.
+
+        UDPv4 only (no shared memory), discovery unicast to the two link addresses only, no multicast locators,
+        and this host's link address as the one address announced for data (left to itself, Fast DDS announces
+        127.0.0.1 when it found no RUNNING interface as it loaded). The participant lease is LEASE_S (Fast DDS's
+        default is 20 s), announced every LEASE_ANNOUNCEMENT_S, so that a lost host is dropped sooner. Needs
+        ROS_AUTOMATIC_DISCOVERY_RANGE=SYSTEM_DEFAULT: LOCALHOST would add shared memory, SUBNET the multicast
+        peer 239.255.0.1, and OFF allows no remote participant.
+        """
         own, peer = self.addr[side], self.addr[self.peer(side)]
         locator = '<locator><udpv4><address>{}</address></udpv4></locator>'.format
-        return f'''<?xml version="1.0" encoding="UTF-8"?>
+        return f"""<?xml version="1.0" encoding="UTF-8"?>
 <dds xmlns="http://www.eprosima.com">
   <profiles>
     <transport_descriptors>
@@ -129,7 +141,7 @@ class TwoHosts:
         <builtin>
           <discovery_config>
             <leaseDuration><sec>{LEASE_S}</sec></leaseDuration>
-            <leaseAnnouncement><sec>1</sec></leaseAnnouncement>
+            <leaseAnnouncement><sec>{LEASE_ANNOUNCEMENT_S}</sec></leaseAnnouncement>
           </discovery_config>
           <metatrafficUnicastLocatorList>{locator(own)}</metatrafficUnicastLocatorList>
           <initialPeersList>{locator(peer)}{locator(own)}</initialPeersList>
@@ -138,7 +150,7 @@ class TwoHosts:
     </participant>
   </profiles>
 </dds>
-'''
+"""
 
 
 def receive(topic, graph_topic):
@@ -176,19 +188,14 @@ def count_images(topic, frames):
 
     rclpy.init()
     node = rclpy.create_node('image_counter')
-    counts = {ReliabilityPolicy.BEST_EFFORT: 0, ReliabilityPolicy.RELIABLE: 0}
-
-    def counter(reliability):
-        def on_image(_msg):
-            counts[reliability] += 1
-        return on_image
-
-    for reliability in counts:
-        node.create_subscription(Image, topic, counter(reliability), QoSProfile(depth=10, reliability=reliability))
+    stamps = {'best_effort': [], 'reliable': []}
+    for name, reliability in (('best_effort', ReliabilityPolicy.BEST_EFFORT), ('reliable', ReliabilityPolicy.RELIABLE)):
+        node.create_subscription(Image, topic, lambda msg, got=stamps[name]: got.append(
+            msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec), QoSProfile(depth=10, reliability=reliability))
     try:
-        while rclpy.ok() and counts[ReliabilityPolicy.RELIABLE] < int(frames):
+        while rclpy.ok() and len(stamps['reliable']) < int(frames):
             rclpy.spin_once(node, timeout_sec=0.1)
-        print(f'images {counts[ReliabilityPolicy.BEST_EFFORT]} {counts[ReliabilityPolicy.RELIABLE]}', flush=True)
+        print(json.dumps(stamps), flush=True)
     finally:
         node.destroy_node()
         rclpy.try_shutdown()

@@ -1,20 +1,21 @@
-"""Building messages and calling nodes from tests."""
+"""Building messages, spinning, and calling nodes from tests."""
 import os
 import time
 
 from builtin_interfaces.msg import Time
 import numpy as np
-from rcl_interfaces.srv import DescribeParameters, GetParameters, GetParameterTypes, ListParameters
-from rcl_interfaces.srv import SetParameters, SetParametersAtomically
+from rcl_interfaces.srv import GetParameters, SetParameters, SetParametersAtomically
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
+from rclpy.parameter import Parameter, parameter_value_to_python
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
+from support import TIMEOUT
 from vision_classifier.nodes import compat
 
 
 class Ros:
-    """An rclpy context with a test node and an executor spun by `spin_until(predicate)`: conftest's `ros`."""
+    """An rclpy context with a test node and an executor spun by `spin_until(predicate)`."""
 
     def __init__(self):
         self.context = rclpy.Context()
@@ -23,19 +24,19 @@ class Ros:
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
 
-    def spin_until(self, predicate, timeout=30.0):
-        """Spin until `predicate()` holds (True) or `timeout` seconds pass (then what it says)."""
+    def spin_until(self, predicate, timeout=TIMEOUT):
+        """Spin until predicate() is true; whether it became true within `timeout` seconds."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if predicate():
                 return True
             self.executor.spin_once(timeout_sec=0.05)
-        return predicate()
+        return bool(predicate())
 
-    def wait_for_subscriber(self, publisher, timeout=30.0):
+    def wait_for_subscriber(self, publisher, timeout=TIMEOUT):
         return self.spin_until(lambda: publisher.get_subscription_count() > 0, timeout)
 
-    def wait_for_publisher(self, subscription, timeout=30.0):
+    def wait_for_publisher(self, subscription, timeout=TIMEOUT):
         return self.spin_until(lambda: compat.publisher_count(self.node, subscription) > 0, timeout)
 
     def close(self):
@@ -59,7 +60,26 @@ def stamp_of(msg):
     return (msg.header.stamp.sec, msg.header.stamp.nanosec)
 
 
-def call(ros, client, request, timeout=30.0, resend=5.0):
+def seconds_of(msg):
+    """Return the header stamp of `msg` in seconds."""
+    return msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+
+
+def send_until(ros, send, done, timeout=TIMEOUT, period=0.5):
+    """
+    Call send(), then spin for up to `period` s until done(), again and again; whether done() became true.
+
+    Discovery may lose what is sent before both sides have matched, so tests send until the answer comes.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        send()
+        if ros.spin_until(done, min(period, max(0.0, deadline - time.monotonic()))):
+            return True
+    return bool(done())
+
+
+def call(ros, client, request, timeout=TIMEOUT, resend=5.0):
     """
     Return the response to `request`, sent again every `resend` s while unanswered.
 
@@ -80,52 +100,32 @@ def call(ros, client, request, timeout=30.0, resend=5.0):
     return answered[0].result()
 
 
-class ServiceParameterClient:
-    """
-    The parameters of node `remote_node_name` through its parameter services: for Humble's rclpy.
-
-    What the tests use of rclpy.parameter_client.AsyncParameterClient (Jazzy on), which Humble has not: each call
-    returns the service call's Future, whose result is the service's response.
-    """
-
-    SERVICES = {'describe_parameters': DescribeParameters, 'get_parameter_types': GetParameterTypes,
-                'get_parameters': GetParameters, 'list_parameters': ListParameters,
-                'set_parameters': SetParameters, 'set_parameters_atomically': SetParametersAtomically}
-
-    def __init__(self, node, remote_node_name):
-        self.remote_node_name = remote_node_name
-        self._clients = {name: node.create_client(srv_type, f'{remote_node_name}/{name}')
-                         for name, srv_type in self.SERVICES.items()}
-
-    def wait_for_services(self, timeout_sec=None):
-        """Return whether every parameter service of the node is there within `timeout_sec` (None: for ever)."""
-        deadline = None if timeout_sec is None else time.monotonic() + timeout_sec
-        return all(client.wait_for_service(None if deadline is None else max(0.0, deadline - time.monotonic()))
-                   for client in self._clients.values())
-
-    def _call(self, name, **fields):
-        return self._clients[name].call_async(self.SERVICES[name].Request(**fields))
-
-    def list_parameters(self, prefixes=None, depth=0):
-        return self._call('list_parameters', prefixes=list(prefixes or []), depth=depth)
-
-    def get_parameters(self, names):
-        return self._call('get_parameters', names=list(names))
-
-    def get_parameter_types(self, names):
-        return self._call('get_parameter_types', names=list(names))
-
-    def describe_parameters(self, names):
-        return self._call('describe_parameters', names=list(names))
-
-    def set_parameters(self, parameters):
-        return self._call('set_parameters', parameters=[p.to_parameter_msg() for p in parameters])
-
-    def set_parameters_atomically(self, parameters):
-        return self._call('set_parameters_atomically', parameters=[p.to_parameter_msg() for p in parameters])
+def set_parameters(ros, node_name, **values):
+    """Set parameters of node /node_name over DDS, as `ros2 param set` does; the SetParametersResult of each."""
+    client = ros.node.create_client(SetParameters, f'/{node_name}/set_parameters')
+    try:
+        request = SetParameters.Request(parameters=[Parameter(k, value=v).to_parameter_msg()
+                                                    for k, v in values.items()])
+        return call(ros, client, request).results
+    finally:
+        ros.node.destroy_client(client)
 
 
-try:
-    from rclpy.parameter_client import AsyncParameterClient
-except ImportError:  # Humble
-    AsyncParameterClient = ServiceParameterClient
+def set_parameters_atomically(ros, node_name, **values):
+    """Set parameters of node /node_name together (SetParametersAtomically); the one SetParametersResult."""
+    client = ros.node.create_client(SetParametersAtomically, f'/{node_name}/set_parameters_atomically')
+    try:
+        request = SetParametersAtomically.Request(parameters=[Parameter(k, value=v).to_parameter_msg()
+                                                              for k, v in values.items()])
+        return call(ros, client, request).result
+    finally:
+        ros.node.destroy_client(client)
+
+
+def get_parameter(ros, node_name, name):
+    """Return the value of a parameter of node /node_name over DDS, as `ros2 param get` does."""
+    client = ros.node.create_client(GetParameters, f'/{node_name}/get_parameters')
+    try:
+        return parameter_value_to_python(call(ros, client, GetParameters.Request(names=[name])).values[0])
+    finally:
+        ros.node.destroy_client(client)

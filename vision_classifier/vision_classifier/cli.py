@@ -244,7 +244,7 @@ def build_parser():
                         'camera of the config or an image topic (/...)')
     source.add_argument('--image', help='classify this image file')
     ask.add_argument('--n', type=int, default=5, help='results; 0: all that pass the thresholds (default: %(default)s)')
-    ask.add_argument('--timeout', type=float, default=10.0,
+    ask.add_argument('--timeout', type=float, default=30.0,
                      help='seconds to wait for the service and its answer (default: %(default)s)')
     add_max_image_bytes(ask)
     ask.set_defaults(run=get_classifications)

@@ -3,7 +3,7 @@ Cameras and vision services from your own rclpy program, like Viam's Python SDK.
 
     cam1 = Camera(node, 'cam1')
     my_classifier = VisionClient(node, 'my_classifier')
-    img = cam1.get_image(timeout=5.0)
+    img = cam1.get_image()
     classifications = my_classifier.get_classifications(img, n=3)
 
 Blocking calls spin the node themselves (on a private executor) when no executor has it; when it belongs to an
@@ -169,7 +169,7 @@ class Camera(_Endpoint):
         self._waiting = {}  # operation: wall-clock ns of the call; frames received earlier are not "next"
         self._lock = threading.Lock()
 
-    def get_image(self, timeout: float = 5.0) -> Image:
+    def get_image(self, timeout: float = 30.0) -> Image:
         """
         Return the next frame received after the call, as a sensor_msgs/Image (a CompressedImage decoded to rgb8).
 
@@ -178,7 +178,7 @@ class Camera(_Endpoint):
         """
         return self._run(self._poll_for, timeout)
 
-    async def get_image_async(self, timeout: float = 5.0) -> Image:
+    async def get_image_async(self, timeout: float = 30.0) -> Image:
         """Return what get_image does; for a callback of the executor that spins the node."""
         return await self._run_async(self._poll_for, timeout)
 
@@ -277,17 +277,17 @@ class VisionClient(_Endpoint):
                                                callback_group=self.group)
 
     def get_classifications(self, image: Union[Image, np.ndarray], n: int = 5,
-                            timeout: float = 10.0) -> List[Classification]:
+                            timeout: float = 30.0) -> List[Classification]:
         """Return the classifications of an Image message or an HxWx3 uint8 RGB array, best first (n <= 0: all)."""
         return self._run(self._call_poll(self._classify, self._image_request(image, n)), timeout)
 
     async def get_classifications_async(self, image: Union[Image, np.ndarray], n: int = 5,
-                                        timeout: float = 10.0) -> List[Classification]:
+                                        timeout: float = 30.0) -> List[Classification]:
         """Return what get_classifications does; for a callback of the executor that spins the node."""
         return await self._run_async(self._call_poll(self._classify, self._image_request(image, n)), timeout)
 
     def get_classifications_from_camera(self, camera_name: str, n: int = 5,
-                                        timeout: float = 10.0) -> List[Classification]:
+                                        timeout: float = 30.0) -> List[Classification]:
         """
         Return the classifications of the next frame of a camera.
 
@@ -298,7 +298,7 @@ class VisionClient(_Endpoint):
         return self._run(self._call_poll(self._from_camera, request), timeout)
 
     async def get_classifications_from_camera_async(self, camera_name: str, n: int = 5,
-                                                    timeout: float = 10.0) -> List[Classification]:
+                                                    timeout: float = 30.0) -> List[Classification]:
         """Return what get_classifications_from_camera does; for a callback of the executor that spins the node."""
         request = GetClassificationsFromCamera.Request(camera_name=camera_name, n=n)
         return await self._run_async(self._call_poll(self._from_camera, request), timeout)

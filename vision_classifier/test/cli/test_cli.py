@@ -1,16 +1,16 @@
+"""The `vision_classifier` command: classify, the demo, the packages folder."""
 import os
+from pathlib import Path
 import re
 import subprocess
 import sys
-from pathlib import Path
 
-
-from support import EXPECTED_TOP, fixture_model, FIXTURES, PACKAGES_DIR, PHOTOS, REPO
+from support import EXPECTED_TOP, fixture_model, FIXTURES, PACKAGES_DIR, PHOTOS, REPO, TIMEOUT
 
 
 def run(*args):
     return subprocess.run([sys.executable, '-m', 'vision_classifier', *args], capture_output=True, text=True,
-                          cwd=REPO, timeout=120)
+                          cwd=REPO, timeout=TIMEOUT)
 
 
 def test_classify_prints_the_top_classes_of_each_photo(default_model):
@@ -29,11 +29,11 @@ def test_classify_prints_the_top_classes_of_each_photo(default_model):
 
 
 def test_litert_lines_other_than_its_info_line_still_reach_stderr():
-    """The filter drops LiteRT's one INFO line and passes on everything else written to the file descriptor."""
+    """Check the filter drops LiteRT's one INFO line and passes on everything else written to the file descriptor."""
     code = ('import os; from vision_classifier.core.tflite_model import LITERT_INFO, without_litert_info\n'
             'with without_litert_info():\n'
             '    os.write(2, b"before\\n" + LITERT_INFO + b"\\nafter")\n')
-    result = subprocess.run([sys.executable, '-c', code], capture_output=True, cwd=REPO, timeout=60)
+    result = subprocess.run([sys.executable, '-c', code], capture_output=True, cwd=REPO, timeout=TIMEOUT)
     assert result.returncode == 0 and result.stderr == b'before\nafter', result.stderr
 
 
@@ -57,8 +57,11 @@ def test_classify_reports_a_missing_image_and_a_bad_model(tmp_path):
 
 
 def test_packages_dir_option_and_the_viam_packages_fallback(tmp_path):
-    """`--packages-dir` resolves ${packages.<name>}; without it and without $VISION_CLASSIFIER_PACKAGES_DIR,
-    ~/.viam/packages does (where viam-server keeps them)."""
+    """
+    Check `--packages-dir` resolves ${packages.<name>}, and ~/.viam/packages does without it.
+
+    Without it and without $VISION_CLASSIFIER_PACKAGES_DIR, ~/.viam/packages does (where viam-server keeps them).
+    """
     import os
     import shutil
     packages = tmp_path / 'mine'
@@ -75,7 +78,7 @@ def test_packages_dir_option_and_the_viam_packages_fallback(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != 'VISION_CLASSIFIER_PACKAGES_DIR'}
     env['HOME'] = str(home)
     result = subprocess.run([sys.executable, '-m', 'vision_classifier', 'classify', coffee, '--n', '1'],
-                            capture_output=True, text=True, cwd=REPO, timeout=120, env=env)
+                            capture_output=True, text=True, cwd=REPO, timeout=TIMEOUT, env=env)
     assert result.returncode == 0 and result.stdout.splitlines()[1].startswith('  espresso: '), result.stderr
 
 
@@ -85,10 +88,14 @@ SAVED_LINE = re.compile(r'overlay_cam: (\d+) annotated frames in (/.+)')
 
 
 def test_demo_prints_each_result_and_where_the_annotated_frames_are(tmp_path):
-    """The lines the README shows: `[my_classifier] photos @ <stamp>: espresso 0.78, cup 0.15, ...` and
-    `overlay_cam: 8 annotated frames in <folder>`."""
+    """
+    Check the demo prints the lines the README shows.
+
+    `[my_classifier] photos @ <stamp>: espresso 0.78, cup 0.15, ...` and `overlay_cam: 8 annotated frames in
+    <folder>`.
+    """
     result = subprocess.run([sys.executable, '-m', 'vision_classifier', 'demo', '--packages-dir', str(PACKAGES_DIR)],
-                            capture_output=True, text=True, cwd=tmp_path, timeout=180,
+                            capture_output=True, text=True, cwd=tmp_path, timeout=5 * TIMEOUT,
                             env=dict(os.environ, XDG_CACHE_HOME=str(tmp_path / 'cache')))
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.splitlines()

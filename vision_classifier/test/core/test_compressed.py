@@ -1,7 +1,6 @@
 import cv2
 import numpy as np
 import pytest
-
 from vision_classifier.core.compressed import decode_compressed, image_size
 from vision_classifier.core.image_encoding import ImageError
 from vision_classifier.core.tflite_model import ModelConfig, TfliteCpuModel
@@ -12,13 +11,13 @@ def encode(ext, bgr, *params):
     return cv2.imencode(ext, bgr, list(params))[1].tobytes()
 
 
-@pytest.mark.parametrize('format', ['jpeg', 'png', 'rgb8; jpeg compressed bgr8', 'bgr8; png compressed bgr8', ''])
-def test_jpeg_and_png_decode_to_bgr_whatever_the_format_says(format, photos):
+@pytest.mark.parametrize('image_format', ['jpeg', 'png', 'rgb8; jpeg compressed bgr8', 'bgr8; png compressed bgr8', ''])
+def test_jpeg_and_png_decode_to_bgr_whatever_the_format_says(image_format, photos):
     bgr = photos['chelsea.png'][:, :, ::-1]
-    data = encode('.png', bgr) if 'png' in format else encode('.jpg', bgr, cv2.IMWRITE_JPEG_QUALITY, 95)
-    image = decode_compressed(format, data)
+    data = encode('.png', bgr) if 'png' in image_format else encode('.jpg', bgr, cv2.IMWRITE_JPEG_QUALITY, 95)
+    image = decode_compressed(image_format, data)
     assert image.order == 'bgr' and image.pixels.shape == bgr.shape
-    assert np.abs(image.pixels.astype(int) - bgr).mean() < (0.01 if 'png' in format else 3)
+    assert np.abs(image.pixels.astype(int) - bgr).mean() < (0.01 if 'png' in image_format else 3)
 
 
 def test_grey_and_progressive_jpeg():

@@ -3,14 +3,13 @@ import json
 import shutil
 
 import pytest
-
 from support import fixture_model, PACKAGE, PACKAGES_DIR
 from vision_classifier.core.config import ConfigError, load, load_models, translate, translate_file
 
 
 @pytest.fixture
 def packages(tmp_path):
-    """A packages folder holding Viam's placeholder package `<model-name>` with a model and labels."""
+    """Return a packages folder holding Viam's placeholder package `<model-name>` with a model and labels."""
     folder = tmp_path / 'packages' / '<model-name>'
     folder.mkdir(parents=True)
     shutil.copy(fixture_model('float_nhwc_logits.tflite'), folder / '<model-name>.tflite')
@@ -251,10 +250,10 @@ def test_default_config_translates(default_model):
 
 
 def ros_topic_config(camera_attributes, **vision_attributes):
-    """A vision service classifying an existing ROS topic, drawn on by a transform camera."""
+    """Return a config: a vision service classifying an existing ROS topic, drawn on by a transform camera."""
     config = seed_config()
     config['components'][0] = {'name': 'cam1', 'type': 'camera', 'model': 'ros_topic',
-                                'attributes': camera_attributes}
+                               'attributes': camera_attributes}
     config['services'][1]['attributes'].update(vision_attributes)
     return config
 

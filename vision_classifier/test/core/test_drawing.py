@@ -1,7 +1,6 @@
 import cv2
 import numpy as np
 import pytest
-
 from vision_classifier.core.drawing import draw_classifications, filter_for_overlay, label_text
 from vision_classifier.core.vision import Classification as C
 
@@ -9,7 +8,7 @@ RESULTS = [C('cup', 0.2), C('Tabby', 0.7), C('espresso', 0.05), C('tiger cat', 0
 
 
 def background(height=240, width=320):
-    """A gradient, so that any change to a pixel shows."""
+    """Return a gradient, so that any change to a pixel shows."""
     y, x = np.mgrid[:height, :width]
     return np.dstack([x * 255 // width, y * 255 // height, np.full_like(x, 100)]).astype(np.uint8)
 

@@ -1,16 +1,18 @@
-"""Image fuzz in-process: malformed `sensor_msgs/Image` fields (raw, YUV 4:2:2 and Bayer encodings) and `CompressedImage`
-data checked against `image_encoding.decode` and `compressed.decode_compressed`."""
+"""
+Image fuzz in-process.
+
+Malformed `sensor_msgs/Image` fields (raw, YUV 4:2:2 and Bayer encodings) and `CompressedImage` data checked against
+`image_encoding.decode` and `compressed.decode_compressed`.
+"""
 import resource
 import tracemalloc
 
-import numpy as np
-import pytest
-
-
-from vision_classifier.core.compressed import decode_compressed
-from vision_classifier.core.image_encoding import decode, ImageError
 from fuzz_cases import (ALL_ENCODINGS, bad_cases, compressed_cases, encoded, good_cases, KINDS, layout, MAX_BYTES,
                         SEED, UINT32)
+import numpy as np
+import pytest
+from vision_classifier.core.compressed import decode_compressed
+from vision_classifier.core.image_encoding import decode, ImageError
 
 
 def test_every_malformed_image_raises_its_image_error_and_allocates_nothing_for_its_claim():
@@ -75,22 +77,18 @@ def test_good_images_of_every_encoding_and_byte_order_decode_to_their_pixels():
     assert {(c.encoding, c.is_bigendian) for c in cases} >= {(e, b) for e in ALL_ENCODINGS for b in (0, 1)}
 
 
-# Over DDS: each node in its own process, fed on /fuzz/image_raw
-
-
-
 def test_every_malformed_compressed_image_raises_its_image_error_and_no_bomb_is_decoded():
     cases = compressed_cases(SEED + 7, 3000)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     tracemalloc.start()
     try:
-        for fault, kinds, format, data in cases:
+        for fault, kinds, image_format, data in cases:
             tracemalloc.reset_peak()
             before = tracemalloc.get_traced_memory()[0]
             with pytest.raises(ImageError) as error:
-                decode_compressed(format, data, MAX_BYTES)
+                decode_compressed(image_format, data, MAX_BYTES)
             grown = tracemalloc.get_traced_memory()[1] - before
-            assert error.value.kind in kinds, (fault, format, data[:40], str(error.value))
+            assert error.value.kind in kinds, (fault, image_format, data[:40], str(error.value))
             assert grown < 2 * len(data) + 64 * 1024, (fault, f'{grown} bytes allocated')
             assert len(str(error.value)) < 1000
     finally:
@@ -111,5 +109,3 @@ def test_good_compressed_images_decode_to_their_pixels():
         assert image.order == 'bgr' and image.pixels.shape == bgr.shape
         if codec == 'png':
             np.testing.assert_array_equal(image.pixels, bgr)
-
-

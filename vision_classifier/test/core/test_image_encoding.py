@@ -2,9 +2,9 @@ import dataclasses
 
 import numpy as np
 import pytest
-
-from vision_classifier.core.image_encoding import CONVERTED, decode, ENCODINGS, encode_fields, ImageError
+from vision_classifier.core.image_encoding import CONVERTED, decode, encode_fields, ENCODINGS, ImageError
 from vision_classifier.core.preprocess import to_rgb
+from yuv import packed_yuv422
 
 
 def rgb_image(height=4, width=5, seed=0):
@@ -115,24 +115,8 @@ def test_encode_fields_round_trips():
 COLOURS = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255), (0, 0, 0), (200, 120, 40), (30, 160, 220)]
 
 
-def yuv_of(rgb):
-    r, g, b = (np.asarray(rgb, np.float64)[..., i] / 255.0 for i in range(3))
-    y = 16 + 65.481 * r + 128.553 * g + 24.966 * b
-    u = 128 - 37.797 * r - 74.203 * g + 112.0 * b
-    v = 128 + 112.0 * r - 93.786 * g - 18.214 * b
-    return [np.clip(np.rint(c), 0, 255).astype(np.uint8) for c in (y, u, v)]
-
-
-def packed_yuv422(rgb, order):
-    """4:2:2 rows of an HxWx3 image whose pixel pairs share one colour; `order` 'UYVY' or 'YUYV'."""
-    y, u, v = yuv_of(rgb)
-    planes = {'Y0': y[:, 0::2], 'Y1': y[:, 1::2], 'U': u[:, 0::2], 'V': v[:, 0::2]}
-    names = ['U', 'Y0', 'V', 'Y1'] if order == 'UYVY' else ['Y0', 'U', 'Y1', 'V']
-    return np.stack([planes[n] for n in names], axis=-1).reshape(rgb.shape[0], -1)
-
-
 def bayer_mosaic(rgb, pattern):
-    """The raw sensor rows of an RGB image for a 2x2 `pattern` such as 'rggb' (row 0: r g, row 1: g b)."""
+    """Return the raw sensor rows of an RGB image for a 2x2 `pattern` such as 'rggb' (row 0: r g, row 1: g b)."""
     channel = {'r': 0, 'g': 1, 'b': 2}
     mosaic = np.empty(rgb.shape[:2], np.uint8)
     for i, letter in enumerate(pattern):
@@ -142,7 +126,7 @@ def bayer_mosaic(rgb, pattern):
 
 
 def blocks(colours, size=8):
-    """A 1-row strip of flat `size`x`size` blocks, one per colour."""
+    """Return a 1-row strip of flat `size`x`size` blocks, one per colour."""
     return np.concatenate([np.full((size, size, 3), c, np.uint8) for c in colours], axis=1)
 
 

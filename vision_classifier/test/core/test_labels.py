@@ -1,5 +1,4 @@
 import pytest
-
 from support import fixture_model, FIXTURES
 from vision_classifier.core.labels import LabelError, numbered_labels, parse_labels, read_label_file
 from vision_classifier.core.tflite_model import ModelConfig, ModelError, TfliteCpuModel
@@ -47,7 +46,7 @@ def test_label_count_mismatch_names_both_numbers(tmp_path):
 
 
 def model_with_files(*files):
-    """A model file with a zip of `files` appended, as tflite_support packs associated files."""
+    """Return a model file with a zip of `files` appended, as tflite_support packs associated files."""
     import io
     import zipfile
     data = io.BytesIO(open(fixture_model('float_nhwc_logits.tflite'), 'rb').read())

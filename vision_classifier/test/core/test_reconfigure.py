@@ -1,11 +1,13 @@
-"""The plan diff of live reconfiguration (pure), the model check, and the table of run-time parameters against the
-nodes' own declarations."""
+"""
+The plan diff of live reconfiguration (pure) and the model check.
+
+Also the table of run-time parameters against the nodes' own declarations.
+"""
 import copy
-import shutil
 from pathlib import Path
+import shutil
 
 import pytest
-
 from support import fixture_model, FIXTURES, PHOTOS
 from vision_classifier.core.config import translate
 from vision_classifier.core.reconfigure import check_models, diff
@@ -15,7 +17,7 @@ LABELS4 = str(FIXTURES / 'labels4.txt')
 
 @pytest.fixture
 def base(tmp_path):
-    """A config: a fake camera, a transform camera, a classifier with a 4-class fixture model."""
+    """Return a config: a fake camera, a transform camera, a classifier with a 4-class fixture model."""
     model = tmp_path / 'colors.tflite'
     shutil.copy(fixture_model('float_nhwc_logits.tflite'), model)
     return {

@@ -1,7 +1,6 @@
 import cv2
 import numpy as np
 import pytest
-
 from support import EXPECTED_TOP, fixture_model
 from vision_classifier.core.postprocess import softmax
 from vision_classifier.core.tflite_model import interpreter_class, ModelConfig, ModelError, TfliteCpuModel
@@ -11,7 +10,7 @@ RNG = np.random.default_rng(7)
 
 
 def direct(model_file, tensor):
-    """The model's raw output for `tensor`, straight from the interpreter, and its output details."""
+    """Return the model's raw output for `tensor`, straight from the interpreter, and its output details."""
     interpreter = interpreter_class()(model_path=model_file)
     interpreter.allocate_tensors()
     interpreter.set_tensor(interpreter.get_input_details()[0]['index'], tensor)

@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-
 from vision_classifier.core.vision import parse_label_confidences, select, Thresholds
 
 LABELS = ['Cat', 'dog', 'bird', 'fish']
@@ -52,9 +51,9 @@ def test_parse_label_confidences_uses_the_last_colon():
 def test_thresholds_defaults_and_bounds():
     assert Thresholds.create() == Thresholds() == Thresholds(0.0, {})
     assert Thresholds.create(1.0, {'Cat': 0.0, 'dog': 1}) == Thresholds(1.0, {'cat': 0.0, 'dog': 1.0})
-    with pytest.raises(ValueError, match=r"^default_minimum_confidence: expected a number from 0 to 1, got 1\.5$"):
+    with pytest.raises(ValueError, match=r'^default_minimum_confidence: expected a number from 0 to 1, got 1\.5$'):
         Thresholds.create(1.5)
-    with pytest.raises(ValueError, match=r"^label_confidences\.Cat: expected a number from 0 to 1, got -1$"):
+    with pytest.raises(ValueError, match=r'^label_confidences\.Cat: expected a number from 0 to 1, got -1$'):
         Thresholds.create(0.0, {'Cat': -1})
 
 

@@ -1,4 +1,5 @@
-"""Camera faults end to end: camera_node and classifier_node in their own processes, nothing restarted.
+"""
+Camera faults end to end: camera_node and classifier_node in their own processes, nothing restarted.
 
 The image file is missing at start, appears, is deleted, comes back as another photo and is overwritten with junk;
 the camera retries and resumes each time and the classifier keeps classifying what it sends.
@@ -7,9 +8,8 @@ import os
 import re
 import shutil
 
-from vision_classifier_msgs.msg import Classifications
-
 from support import CAT_CLASSES, PHOTOS
+from vision_classifier_msgs.msg import Classifications
 
 CAMERA = 'vision_classifier.nodes.camera_node'
 CLASSIFIER = 'vision_classifier.nodes.classifier_node'
@@ -43,7 +43,7 @@ def test_image_file_missing_lost_and_restored(ros, start_node, tmp_path, default
         return camera.proc.poll() is None and classifier.proc.poll() is None
 
     def nothing_classified_after(text):
-        """Spin over the camera's next two retries; True when no result is stamped after its last line with text."""
+        """Spin over the camera's next two retries; whether no result is stamped after its last line with text."""
         times = re.findall(r'\[WARN\] \[(\d+\.\d+)\] \[cam\]: ' + re.escape(text), camera.log())
         assert times, camera.log()
         retries = len(times) + 2
@@ -51,7 +51,7 @@ def test_image_file_missing_lost_and_restored(ros, start_node, tmp_path, default
         return [r for r in received if r.header.stamp.sec + r.header.stamp.nanosec * 1e-9 > float(times[-1])] == []
 
     # Missing at start: the camera retries (0.5 s, then 1 s at most); nothing is classified.
-    assert classifier.wait_for_log('listening on /cam/image_raw', 60), classifier.log()
+    assert classifier.wait_for_log('listening on /cam/image_raw'), classifier.log()
     assert camera.wait_for_log(f'{missing} 0.5 s'), camera.log()
     assert nothing_classified_after(missing) and received == [] and alive()
 

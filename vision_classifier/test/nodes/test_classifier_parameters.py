@@ -1,19 +1,19 @@
-"""The classifier node's parameters that change what it accepts and computes, each through a real node over DDS:
-qos_reliability, max_image_bytes (at start and at run time), input_image_*, packages_dir."""
+"""
+The classifier node's parameters that change what it accepts and computes, each through a real node over DDS.
+
+qos_reliability, max_image_bytes (at start and at run time), input_image_*, packages_dir.
+"""
 import shutil
 
 import numpy as np
-from rclpy.parameter import Parameter
-from rclpy.parameter_client import AsyncParameterClient
 from rclpy.qos import QoSProfile, ReliabilityPolicy
+from ros_helpers import call, image_msg, send_until, set_parameters, stamp_of
 from sensor_msgs.msg import Image
-from vision_classifier_msgs.msg import Classifications
-from vision_classifier_msgs.srv import GetClassifications
-
 from support import fixture_model, FIXTURES
-from ros_helpers import call, image_msg, stamp_of
 from vision_classifier.core.tflite_model import ModelConfig, TfliteCpuModel
 from vision_classifier.core.vision import VisionService
+from vision_classifier_msgs.msg import Classifications
+from vision_classifier_msgs.srv import GetClassifications
 
 NODE = 'vision_classifier.nodes.classifier_node'
 MODEL = fixture_model('float_nhwc_logits.tflite')  # tiny and fast: these tests are about parameters
@@ -30,11 +30,7 @@ def pixels(seed=0, height=32, width=32):
 
 
 def set_params(ros, node_name, **values):
-    client = AsyncParameterClient(ros.node, node_name)
-    assert client.wait_for_services(timeout_sec=30)
-    future = client.set_parameters([Parameter(k, value=v) for k, v in values.items()])
-    assert ros.spin_until(future.done)
-    return [r.successful for r in future.result().results]
+    return [r.successful for r in set_parameters(ros, node_name, **values)]
 
 
 def test_qos_reliability_best_effort_receives_a_best_effort_camera_and_reliable_warns(ros, start_node):
@@ -48,17 +44,19 @@ def test_qos_reliability_best_effort_receives_a_best_effort_camera_and_reliable_
         cameras[name] = ros.node.create_publisher(Image, f'/{name}/image', camera_qos)
     assert reliable.wait_for_log('listening on') and best_effort.wait_for_log('listening on')
 
-    def send_until(done, timeout=30.0):
-        for i in range(int(timeout / 0.2)):
-            for camera in cameras.values():
-                camera.publish(image_msg(pixels(), stamp=(1, i)))
-            if ros.spin_until(done, 0.2):
-                return True
-        return False
-    assert send_until(lambda: results['qos_best_effort']), best_effort.log()
+    sent = [0]
+
+    def send():
+        sent[0] += 1
+        for camera in cameras.values():
+            camera.publish(image_msg(pixels(), stamp=(1, sent[0])))
+
+    def send_until_done(done):
+        return send_until(ros, send, done, period=0.2)
+    assert send_until_done(lambda: results['qos_best_effort']), best_effort.log()
     top = results['qos_best_effort'][0].classifications[0].class_name
     assert top == 'delta', 'a mid-gray image: the fourth (gray) class'
-    assert send_until(lambda: 'has incompatible QoS' in reliable.log()), reliable.log()
+    assert send_until_done(lambda: 'has incompatible QoS' in reliable.log()), reliable.log()
     warning = next(line for line in reliable.log().splitlines() if 'incompatible QoS' in line)
     assert '/qos_reliable/image' in warning and 'RELIABILITY' in warning.upper()
     assert 'qos_reliability:=best_effort' in warning, 'the warning names the fix'
@@ -75,23 +73,23 @@ def test_max_image_bytes_at_start_and_at_run_time(ros, start_node):
     ros.node.create_subscription(Classifications, '/small_images/classifications', received.append, 10)
     camera = ros.node.create_publisher(Image, '/small_images/image', QoSProfile(depth=1))
     assert ros.wait_for_subscriber(camera)
-    for _ in range(100):
-        camera.publish(request.image)
-        if ros.spin_until(lambda: 'too_large faults' in process.log(), 0.2):
-            break
+    send_until(ros, lambda: camera.publish(request.image), lambda: 'too_large faults' in process.log(), period=0.2)
     assert 'over max_image_bytes 1000 (1 too_large faults' in process.log(), process.log()
 
     assert set_params(ros, 'small_images', max_image_bytes=3072) == [True]
     assert call(ros, client, request).success, 'a frame of exactly max_image_bytes is accepted'
-    assert ros.spin_until(lambda: received or camera.publish(request.image), 10) and stamp_of(received[0]) == (3, 0)
+    assert send_until(ros, lambda: camera.publish(request.image), lambda: received) and stamp_of(received[0]) == (3, 0)
     assert set_params(ros, 'small_images', max_image_bytes=3071) == [True]
     assert 'over max_image_bytes 3071' in call(ros, client, request).error
     assert set_params(ros, 'small_images', max_image_bytes=0) == [False], 'at least 1'
 
 
 def test_input_image_parameters_and_packages_dir(ros, start_node, tmp_path):
-    """A model and labels found through ${packages.<name>} in packages_dir, with the node's own normalization and
-    channel order: its answer is the in-process model's with the same settings, not the defaults'."""
+    """
+    Check a model and labels found through ${packages.<name>} in packages_dir, with input normalization and order.
+
+    The node's answer is the in-process model's with the same settings, not the defaults'.
+    """
     package = tmp_path / 'packages' / 'colours'
     package.mkdir(parents=True)
     shutil.copy(MODEL, package / 'm.tflite')

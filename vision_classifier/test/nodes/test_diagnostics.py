@@ -1,12 +1,14 @@
-"""/diagnostics over real DDS: the classifier's counts after N good and M bad frames, the overlay's drops and the
-camera's frames, each node in its own process."""
-import numpy as np
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
-from rclpy.qos import QoSProfile
-from sensor_msgs.msg import Image
+"""
+/diagnostics over real DDS, each node in its own process.
 
+The classifier's counts after N good and M bad frames, the overlay's drops and the camera's frames.
+"""
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+import numpy as np
+from rclpy.qos import QoSProfile
+from ros_helpers import image_msg, send_until, stamp_of
+from sensor_msgs.msg import Image
 from support import fixture_model
-from ros_helpers import image_msg, stamp_of
 from vision_classifier_msgs.msg import Classifications
 
 GOOD, BAD = 6, 3
@@ -24,11 +26,11 @@ class Statuses:
         for status in msg.status:
             self.by_name.setdefault(status.name, []).append(status)
 
-    def wait(self, name, predicate, timeout=60):
-        """The first status of `name` for which predicate(values) holds."""
+    def wait(self, name, predicate):
+        """Return the first status of `name` for which predicate(values) holds."""
         def found():
             return next((s for s in self.by_name.get(name, []) if predicate(values(s))), None)
-        assert self.ros.spin_until(lambda: found() is not None, timeout), self.by_name.get(name, [])[-1:]
+        assert self.ros.spin_until(lambda: found() is not None), self.by_name.get(name, [])[-1:]
         return found()
 
 
@@ -42,22 +44,15 @@ def test_classifier_reports_frames_results_faults_latency_and_its_model(ros, sta
                          '-r', 'image:=/diag/image', '-p', f'model_path:={fixture_model("with_metadata.tflite")}',
                          name='classifier')
     images = ros.node.create_publisher(Image, '/diag/image', QoSProfile(depth=10))
-    received = []
-    ros.node.create_subscription(Classifications, '/diag_classifier/classifications', received.append, 10)
+    received = []  # every result: the classifier's publisher keeps 10, this subscription more
+    ros.node.create_subscription(Classifications, '/diag_classifier/classifications', received.append, 1000)
     assert ros.wait_for_subscriber(images), process.log()
     first = statuses.wait(NAME, lambda v: True)
     assert first.level == DiagnosticStatus.OK and first.message == 'waiting for images'
     assert first.hardware_id == '/diag_classifier'
     rng = np.random.default_rng(5)
     warm_up = image_msg(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8), stamp=(1, 0))
-    for _ in range(40):  # until discovery has matched both ways
-        images.publish(warm_up)
-        if ros.spin_until(lambda: received, 0.5):
-            break
-    # the copies of the warm-up frame that arrived, once a whole period passed without any
-    settled = statuses.wait(NAME, lambda v: v['images in'] == v['results out'] != '0'
-                            and v['images in per second'] == '0.0')
-    warm = int(values(settled)['images in'])
+    assert send_until(ros, lambda: images.publish(warm_up), lambda: received), process.log()  # discovery matched
     for i in range(GOOD):  # each answered before the next is sent: none replaced unseen
         images.publish(image_msg(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8), stamp=(10 + i, 0)))
         assert ros.spin_until(lambda: (10 + i, 0) in map(stamp_of, received)), process.log()
@@ -67,6 +62,9 @@ def test_classifier_reports_frames_results_faults_latency_and_its_model(ros, sta
         images.publish(bad)
         status = statuses.wait(NAME, lambda v: v['faults'] == str(i + 1))
     v = values(status)
+    # Copies of the warm-up frame the node took were all answered before the first good frame (one writer, one
+    # reader, in order); the others were replaced in its keep-last-1 subscription, never seen.
+    warm = sum(stamp_of(r) == (1, 0) for r in received)
     assert sorted(stamp_of(r) for r in received if r.header.stamp.sec >= 10) == [(10 + i, 0) for i in range(GOOD)]
     assert (int(v['images in']), int(v['results out']), int(v['faults'])) == (warm + GOOD + BAD, warm + GOOD, BAD), v
     assert 'dropped' not in v  # frames a keep-last-1 subscription replaced never reach the node

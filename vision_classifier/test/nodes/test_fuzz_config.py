@@ -1,6 +1,10 @@
-"""Config fuzz: seeded mutations of valid Viam configs (removed, retyped and renamed fields, broken references,
-duplicate and invalid names, broken JSON text). Each one translates to a Plan whose parameters ROS can hold, or
-fails with a ConfigError whose every problem names its place; any other exception fails with the mutation."""
+"""
+Config fuzz: seeded mutations of valid Viam configs.
+
+Removed, retyped and renamed fields, broken references, duplicate and invalid names, broken JSON text. Each one
+translates to a Plan whose parameters ROS can hold, or fails with a ConfigError whose every problem names its place;
+any other exception fails with the mutation.
+"""
 import copy
 import json
 import math
@@ -13,7 +17,6 @@ import pytest
 from rclpy.parameter import Parameter
 from rclpy.validate_full_topic_name import validate_full_topic_name
 from rclpy.validate_node_name import validate_node_name
-
 from support import fixture_model, PACKAGE, PACKAGES_DIR
 from vision_classifier.core.config import ConfigError, load, translate
 
@@ -212,7 +215,7 @@ def change_kind(rng, config):
 
 
 def set_attribute(rng, config):
-    """An attribute (known or not) set to a value of any type."""
+    """Set an attribute (known or not) to a value of any type."""
     attributes = [c[k] for c, k, _ in places(config) if k == 'attributes' and isinstance(c[k], dict)]
     if not attributes:
         return retype(rng, config)
@@ -229,7 +232,7 @@ EDGES = [-1, 0, 0.001, 0.01, 1, 1.0000001, 256, 257, 1000, 1000.5, 16384, 16385,
 
 
 def edge_number(rng, config):
-    """A numeric attribute set to a value at or just past the edge of what it, or its node, takes."""
+    """Set a numeric attribute to a value at or just past the edge of what it, or its node, takes."""
     attributes = [c[k] for c, k, _ in places(config) if k == 'attributes' and isinstance(c[k], dict)]
     if not attributes:
         return retype(rng, config)
@@ -253,7 +256,7 @@ def mutate_tree(rng, config):
 
 @pytest.fixture(scope='module')
 def declared():
-    """{executable: {parameter: ParameterDescriptor}}, as the nodes declare their parameters."""
+    """Return {executable: {parameter: ParameterDescriptor}}, as the nodes declare their parameters."""
     import rclpy
     from vision_classifier.nodes.factory import node_classes
     context = rclpy.Context()
@@ -275,8 +278,11 @@ def declared():
 
 
 def check_plan(plan, declared):
-    """Every parameter is one its node declares, of its type and within its range (so the node starts with it),
-    and every remapping a valid topic."""
+    """
+    Check every parameter is one its node declares, of its type and within its range, and every remapping valid.
+
+    So the node starts with the parameters, and its topics are valid names.
+    """
     for node in plan.nodes:
         for name, value in node.parameters.items():
             where = f'{node.name}.{name} = {value!r:.80}'
@@ -294,8 +300,11 @@ def check_plan(plan, declared):
 
 
 def outcome(run, declared, path=None):
-    """'plan' or 'error' when `run()` gives a Plan ROS can run or a ConfigError of clear problems, else what
-    went wrong."""
+    """
+    Return 'plan' or 'error' when `run()` gives a Plan ROS can run or a ConfigError of clear problems.
+
+    Otherwise, what went wrong.
+    """
     try:
         plan = run()
     except ConfigError as e:
@@ -317,7 +326,7 @@ def outcome(run, declared, path=None):
 
 
 def fuzz(cases, declared):
-    """Runs each (description, run, path) case; fails listing the first few that went wrong."""
+    """Run each (description, run, path) case; fail listing the first few that went wrong."""
     outcomes, failures = {'plan': 0, 'error': 0}, []
     for described, case, path in cases:
         result = outcome(case, declared, path)

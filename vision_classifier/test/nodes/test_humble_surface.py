@@ -15,7 +15,7 @@ import numpy as np
 from rcl_interfaces.msg import ParameterType
 from rcl_interfaces.srv import GetParameters, SetParameters
 from rclpy.parameter import Parameter
-from ros_helpers import call, ServiceParameterClient, stamp_of
+from ros_helpers import call, stamp_of
 from sensor_msgs.msg import Image
 from support import DEFAULT_MODEL, PHOTOS, REPO, TEST_DIR
 from vision_classifier.core.image_encoding import decode_msg
@@ -130,31 +130,6 @@ def test_nodes_and_client_on_humbles_rclpy(ros, tmp_path, photos):
     assert codes == dict.fromkeys(codes, 0), f'exit codes {codes}\n{logs()}'
     assert 'Traceback' not in logs()
 
-
-def test_service_parameter_client_for_humble(ros):
-    """The stand-in for rclpy.parameter_client (Jazzy on) in ros_helpers, against a node's parameter services."""
-    import rclpy
-    target = rclpy.create_node('param_target', context=ros.context)
-    ros.executor.add_node(target)
-    target.declare_parameter('gain', 1.5)
-    params = ServiceParameterClient(ros.node, '/param_target')
-
-    def result(future):
-        assert ros.spin_until(future.done), 'no answer'
-        return future.result()
-    try:
-        assert params.wait_for_services(timeout_sec=60)
-        assert 'gain' in result(params.list_parameters()).result.names
-        assert result(params.set_parameters([Parameter('gain', value=2.5)])).results[0].successful
-        assert result(params.get_parameters(['gain'])).values[0].double_value == 2.5
-        assert result(params.set_parameters_atomically([Parameter('gain', value=3.5)])).result.successful
-        assert list(result(params.get_parameter_types(['gain'])).types) == [ParameterType.PARAMETER_DOUBLE]
-        assert result(params.describe_parameters(['gain'])).descriptors[0].name == 'gain'
-        refused = result(params.set_parameters([Parameter('gain', value='high')])).results[0]
-        assert not refused.successful and 'Wrong parameter type' in refused.reason
-    finally:
-        ros.executor.remove_node(target)
-        target.destroy_node()
 
 
 def test_an_executor_shuts_down_while_a_callback_awaits(tmp_path):

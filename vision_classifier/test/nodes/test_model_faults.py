@@ -1,5 +1,7 @@
-"""Model and label faults: each stops the classifier node and `classify` at start with one clear line (the node's
-names it as it runs, here `__node:=my_classifier`).
+"""
+Model and label faults: each stops the classifier node and `classify` at start with one clear line.
+
+The node's line names the node as it runs, here `__node:=my_classifier`.
 
 Every case stops a ClassifierNode and the `classify` command (exit 2), both created in this process, naming the
 cause; four of them run the node's own process too (exit 1, one line, no traceback; test_cli.py runs the command's).
@@ -7,8 +9,7 @@ cause; four of them run the node's own process too (exit 1, one line, no traceba
 from pathlib import Path
 
 import pytest
-
-from support import DEFAULT_MODEL, fixture_model, FIXTURES, PHOTOS
+from support import DEFAULT_MODEL, fixture_model, FIXTURES, PHOTOS, TIMEOUT
 from vision_classifier import cli
 
 NODE = 'vision_classifier.nodes.classifier_node'
@@ -28,7 +29,7 @@ def _without_zipped_labels(tmp):
 
 
 def fault(model, message, labels='', threads='', cli=None):
-    """A start-up fault: model_path, label_path, num_threads; the node's message and the CLI's when it differs."""
+    """Return a start-up fault: model_path, label_path, num_threads; the node's message and the CLI's if other."""
     return {'model': model, 'labels': labels, 'threads': threads, 'message': message, 'cli': cli or message}
 
 
@@ -100,8 +101,11 @@ def node_args(f):
 
 
 def start_in_process(ros, f):
-    """ClassifierNode created in this process with the fault's parameters, given as `-p` gives them (strings
-    parsed as YAML); the error it stops with."""
+    """
+    Return the error a ClassifierNode created in this process with the fault's parameters stops with.
+
+    The parameters are given as `-p` gives them (strings parsed as YAML).
+    """
     import yaml
     from rclpy.exceptions import ParameterException
     from rclpy.parameter import Parameter
@@ -136,7 +140,7 @@ def test_the_node_process_exits_1_with_one_line_naming_the_cause(start_node, tmp
     """As the cases above (in this process), through the node's own process: exit 1, one line, no traceback."""
     f = CASES[case](tmp_path)
     node = start_node(NODE, '-r', '__node:=my_classifier', *node_args(f), name='classifier')
-    assert node.proc.wait(60) == 1
+    assert node.proc.wait(TIMEOUT) == 1
     log = node.log()
     reasons = [line for line in log.splitlines() if line.startswith('[my_classifier] cannot start: ')]
     assert len(reasons) == 1 and f['message'] in reasons[0], log
@@ -149,13 +153,16 @@ def test_control_the_same_model_with_good_labels_and_threads_starts(start_node, 
                       name='classifier')
     status, out, err = classify_cli(capsys, '--model', SMALL, '--labels', str(LABELS4), '--threads', '2', '--n', '4')
     assert status == 0 and out.count(': ') == 4, err
-    assert node.wait_for_log('4 classes, input [1, 8, 8, 3] float32, 2 thread(s)', 60), node.log()
+    assert node.wait_for_log('4 classes, input [1, 8, 8, 3] float32, 2 thread(s)'), node.log()
     assert node.proc.poll() is None
 
 
 def test_corrupt_metadata_never_crashes_the_load(tmp_path, default_model):
-    """LiteRT ignores the metadata buffer, so a model whose metadata is damaged still loads: it must give its labels
-    or a clear error, never a traceback."""
+    """
+    Check a model whose metadata is damaged gives its labels or a clear error, never a traceback.
+
+    LiteRT ignores the metadata buffer, so such a model still loads.
+    """
     import struct
 
     import numpy as np

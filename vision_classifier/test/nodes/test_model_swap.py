@@ -1,16 +1,16 @@
-"""`ros2 param set /my_classifier model_path ...` (a SetParameters call over DDS) swaps the model of a running
-classifier node; a bad model or label file is refused with the cause and the old model keeps serving."""
+"""
+`ros2 param set /my_classifier model_path ...` (a SetParameters call over DDS) swaps the model of a running node.
+
+A bad model or label file is refused with the cause and the old model keeps serving.
+"""
 from pathlib import Path
 
 import pytest
-from rclpy.parameter import Parameter, parameter_value_to_python
-from rclpy.parameter_client import AsyncParameterClient
 from rclpy.qos import QoSProfile
+from ros_helpers import get_parameter, image_msg, send_until, set_parameters, set_parameters_atomically, stamp_of
 from sensor_msgs.msg import Image
-from vision_classifier_msgs.msg import Classifications
-
 from support import DEFAULT_MODEL, fixture_model, FIXTURES
-from ros_helpers import image_msg, stamp_of
+from vision_classifier_msgs.msg import Classifications
 
 NODE = 'vision_classifier.nodes.classifier_node'
 COLORS = fixture_model('with_metadata.tflite')  # 4 classes, labels in its metadata
@@ -19,7 +19,7 @@ LABELS4 = str(FIXTURES / 'labels4.txt')
 
 
 class Classifier:
-    """A classifier node in its own process, with all results (max_classifications 0) and its parameter client."""
+    """A classifier node in its own process, with all results (max_classifications 0), and its parameters."""
 
     def __init__(self, ros, start_node):
         self.ros = ros
@@ -30,30 +30,28 @@ class Classifier:
         ros.node.create_subscription(Classifications, '/my_classifier/classifications',
                                      lambda msg: self.results.setdefault(stamp_of(msg), msg), 10)
         self.publisher = ros.node.create_publisher(Image, '/cam/image_raw', QoSProfile(depth=10))
-        self.params = AsyncParameterClient(ros.node, 'my_classifier')
-        assert ros.wait_for_subscriber(self.publisher) and self.params.wait_for_services(30), self.process.log()
+        assert ros.wait_for_subscriber(self.publisher), self.process.log()
         self.next_stamp = 1
 
     def classes(self, pixels):
-        """Class names, best first, of a new frame (a stamp of its own, published until its result comes)."""
+        """Return the class names, best first, of a new frame (a stamp of its own, sent until its result comes)."""
         stamp, self.next_stamp = (self.next_stamp, 0), self.next_stamp + 1
         msg = image_msg(pixels, stamp=stamp)
-        for _ in range(60):
-            self.publisher.publish(msg)
-            if self.ros.spin_until(lambda: stamp in self.results, 0.5):
-                return [c.class_name for c in self.results[stamp].classifications]
-        raise AssertionError(f'no result for frame {stamp}:\n{self.process.log()}')
+        assert send_until(self.ros, lambda: self.publisher.publish(msg), lambda: stamp in self.results), \
+            f'no result for frame {stamp}:\n{self.process.log()}'
+        return [c.class_name for c in self.results[stamp].classifications]
 
-    def set(self, name, value):
-        """SetParameters over DDS, as `ros2 param set` calls it; returns the SetParametersResult."""
-        future = self.params.set_parameters([Parameter(name, value=value)])
-        assert self.ros.spin_until(future.done), self.process.log()
-        return future.result().results[0]
+    def set_param(self, name, value):
+        """Set a parameter over DDS, as `ros2 param set` does; return the SetParametersResult."""
+        result, = set_parameters(self.ros, 'my_classifier', **{name: value})
+        return result
 
-    def get(self, name):
-        future = self.params.get_parameters([name])
-        assert self.ros.spin_until(future.done)
-        return parameter_value_to_python(future.result().values[0])
+    def set_both(self, model, labels):
+        """Set model and labels together (SetParametersAtomically); return the SetParametersResult."""
+        return set_parameters_atomically(self.ros, 'my_classifier', model_path=str(model), label_path=labels)
+
+    def get_param(self, name):
+        return get_parameter(self.ros, 'my_classifier', name)
 
 
 @pytest.fixture
@@ -65,17 +63,17 @@ def test_model_path_label_path_and_num_threads_swap_the_model_while_running(clas
     before = classifier.classes(photos['coffee.png'])
     assert len(before) == 1000 and before[0] == 'espresso'
 
-    result = classifier.set('model_path', COLORS)
+    result = classifier.set_param('model_path', COLORS)
     assert result.successful, result.reason
     assert set(classifier.classes(photos['coffee.png'])) == COLOR_LABELS
-    assert classifier.get('model_path') == COLORS
+    assert classifier.get_param('model_path') == COLORS
     assert classifier.process.wait_for_log(
         f'model: {DEFAULT_MODEL} -> {COLORS} (4 classes, input [1, 8, 8, 3] float32)'), classifier.process.log()
 
-    assert classifier.set('label_path', LABELS4).successful
+    assert classifier.set_param('label_path', LABELS4).successful
     assert set(classifier.classes(photos['coffee.png'])) == {'alpha', 'beta', 'gamma', 'delta'}
 
-    assert classifier.set('num_threads', 2).successful
+    assert classifier.set_param('num_threads', 2).successful
     assert set(classifier.classes(photos['coffee.png'])) == {'alpha', 'beta', 'gamma', 'delta'}
     assert classifier.process.wait_for_log(f'{COLORS}, labels {LABELS4}, 2 threads (4 classes'), \
         classifier.process.log()
@@ -94,21 +92,16 @@ def test_a_bad_model_or_labels_is_refused_with_the_cause_and_the_old_model_keeps
         ('num_threads', 0, 'out of range'),
     ]
     for name, value, cause in refusals:
-        result = classifier.set(name, value)
+        result = classifier.set_param(name, value)
         assert not result.successful and cause in result.reason, (name, value, result.reason)
-    assert classifier.get('model_path') == str(DEFAULT_MODEL) and classifier.get('label_path') == ''
+    assert classifier.get_param('model_path') == str(DEFAULT_MODEL) and classifier.get_param('label_path') == ''
     after = classifier.classes(photos['coffee.png'])
     assert len(after) == 1000 and after[0] == 'espresso'
     assert 'model: ' not in classifier.process.log()
 
     # a model and its labels together (SetParametersAtomically), where the labels alone were refused above
-    def set_both(model, labels):
-        future = classifier.params.set_parameters_atomically([Parameter('model_path', value=str(model)),
-                                                              Parameter('label_path', value=labels)])
-        assert classifier.ros.spin_until(future.done)
-        return future.result().result
-    assert set_both(fixture_model('float_nhwc_logits.tflite'), LABELS4).successful
+    assert classifier.set_both(fixture_model('float_nhwc_logits.tflite'), LABELS4).successful
     assert set(classifier.classes(photos['coffee.png'])) == {'alpha', 'beta', 'gamma', 'delta'}
-    assert 'but the model outputs 1000 values' in classifier.set('model_path', str(DEFAULT_MODEL)).reason
-    assert set_both(DEFAULT_MODEL, '').successful
+    assert 'but the model outputs 1000 values' in classifier.set_param('model_path', str(DEFAULT_MODEL)).reason
+    assert classifier.set_both(DEFAULT_MODEL, '').successful
     assert classifier.classes(photos['coffee.png'])[0] == 'espresso'

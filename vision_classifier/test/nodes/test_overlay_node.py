@@ -1,20 +1,21 @@
-"""The overlay node in its own process, over real DDS: frames on /cam/image_raw, results on
-/my_classifier/classifications, annotated frames on /overlay_cam/image."""
+"""
+The overlay node in its own process, over real DDS.
+
+Frames on /cam/image_raw, results on /my_classifier/classifications, annotated frames on /overlay_cam/image.
+"""
+from builtin_interfaces.msg import Time
 import cv2
 import numpy as np
 import pytest
-from builtin_interfaces.msg import Time
-from rclpy.parameter import Parameter
-from rclpy.parameter_client import AsyncParameterClient
 from rclpy.qos import QoSProfile
+from ros_helpers import image_msg, send_until, set_parameters, stamp_of
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
-from vision_classifier_msgs.msg import Classification, Classifications
-
-from ros_helpers import image_msg, stamp_of
+from support import TIMEOUT
 from vision_classifier.core import vision
 from vision_classifier.core.drawing import draw_classifications
 from vision_classifier.core.image_encoding import decode_msg
+from vision_classifier_msgs.msg import Classification, Classifications
 
 NODE = 'vision_classifier.nodes.overlay_node'
 
@@ -34,7 +35,7 @@ def pixels(msg):
 
 
 def reference(src, *lines, note=None):
-    """The frame as the overlay must draw it: these (label, confidence) lines, in this order."""
+    """Return the frame as the overlay must draw it: these (label, confidence) lines, in this order."""
     return draw_classifications(src, [vision.Classification(n, c) for n, c in lines], note)
 
 
@@ -61,13 +62,9 @@ class Overlay:
         for msg in msgs:
             (self.images if isinstance(msg, Image) else self.results).publish(msg)
 
-    def send_until(self, msgs, done, timeout=20.0):
+    def send_until(self, msgs, done):
         """Send `msgs` in rounds until `done()`; discovery may lose the first round."""
-        for _ in range(int(timeout / 0.5)):
-            self.send(*msgs)
-            if self.ros.spin_until(done, 0.5):
-                return True
-        return False
+        return send_until(self.ros, lambda: self.send(*msgs), done)
 
     def annotated(self, *msgs, stamp):
         assert self.send_until(msgs, lambda: self.by_stamp(stamp)), self.process.log()
@@ -77,11 +74,7 @@ class Overlay:
         return [m for m in self.received if stamp_of(m) == stamp]
 
     def set_params(self, **values):
-        client = AsyncParameterClient(self.ros.node, 'overlay_cam')
-        assert client.wait_for_services(timeout_sec=20)
-        future = client.set_parameters([Parameter(name, value=value) for name, value in values.items()])
-        assert self.ros.spin_until(future.done)
-        return [r.successful for r in future.result().results]
+        return [r.successful for r in set_parameters(self.ros, 'overlay_cam', **values)]
 
 
 @pytest.fixture
@@ -113,13 +106,17 @@ def test_results_are_drawn_on_their_own_frame_with_its_header(overlay):
 
 
 def test_results_matching_no_frame_are_never_drawn(overlay):
-    """The frame waits result_timeout, is dropped (logged), and the ghost results are drawn nowhere: a later
-    frame published by the same writer arrives, and nothing before it."""
+    """
+    Check a frame without results is dropped and results without a frame are drawn nowhere.
+
+    The frame waits result_timeout, is dropped (logged), and the ghost results are drawn nowhere: a later frame
+    published by the same writer arrives, and nothing before it.
+    """
     node = overlay('result_timeout:=0.3')
     src = source()
-    node.send(results_msg((200, 0), ('ghost', 0.99)), image_msg(src, stamp=(201, 0)))
-    assert node.process.wait_for_log('frame 201.000000000 got no results within result_timeout and was not '
-                                     'published'), node.process.log()
+    dropped = 'frame 201.000000000 got no results within result_timeout and was not published'
+    assert node.send_until([results_msg((200, 0), ('ghost', 0.99)), image_msg(src, stamp=(201, 0))],
+                           lambda: dropped in node.process.log()), node.process.log()
     out = node.annotated(image_msg(src, stamp=(202, 0)), results_msg((202, 0), ('cup', 0.5)), stamp=(202, 0))
     assert {stamp_of(m) for m in node.received} == {(202, 0)}
     assert np.array_equal(pixels(out), reference(src, ('cup', 0.5)))
@@ -140,10 +137,12 @@ def test_frames_are_matched_by_stamp_and_frame_id(overlay):
 
 
 def test_publish_unmatched_draws_earlier_results_with_a_note(overlay):
-    node = overlay('result_timeout:=0.3', 'publish_unmatched:=true')
+    # the matched frame waits as long as its results take; then frames wait 0.3 s only
+    node = overlay(f'result_timeout:={TIMEOUT}', 'publish_unmatched:=true')
     src = source(480, 640)
     matched = pixels(node.annotated(image_msg(src, stamp=(300, 0)), results_msg((300, 0), ('cup', 0.5)),
                                     stamp=(300, 0)))
+    assert node.set_params(result_timeout=0.3) == [True]
     late = pixels(node.annotated(image_msg(src, stamp=(300, 400_000_000)), stamp=(300, 400_000_000)))
     assert np.array_equal(matched, reference(src, ('cup', 0.5)))
     assert np.array_equal(late, reference(src, ('cup', 0.5), note='results from 0.40 s earlier'))
@@ -177,7 +176,7 @@ def test_output_dir_keeps_the_newest_max_saved_frames(overlay, tmp_path):
     for sec in range(400, 405):
         node.annotated(image_msg(src, stamp=(sec, 7)), results_msg((sec, 7), ('cup', 0.5)), stamp=(sec, 7))
         names.append(f'frame_{sec}_000000007.png')
-        assert node.ros.spin_until(lambda: sorted(p.name for p in folder.iterdir()) == names[-3:], 5)
+        assert node.ros.spin_until(lambda: sorted(p.name for p in folder.iterdir()) == names[-3:])
     saved = cv2.cvtColor(cv2.imread(str(folder / 'frame_404_000000007.png')), cv2.COLOR_BGR2RGB)
     assert np.array_equal(saved, pixels(node.by_stamp((404, 7))[0]))
 
@@ -196,5 +195,5 @@ def test_bad_image_is_logged_and_the_next_good_one_annotated(overlay):
 
 def test_out_of_range_parameter_stops_start_up(start_node):
     process = start_node(NODE, '-p', 'confidence_threshold:=1.5', name='broken')
-    assert process.proc.wait(60) == 1
+    assert process.proc.wait(TIMEOUT) == 1
     assert 'confidence_threshold' in process.log() and 'Traceback' not in process.log()

@@ -1,28 +1,31 @@
-"""Parameters as `ros2 param get/dump/set` see them: each node's every parameter has a typed value over DDS
-(rcl_interfaces GetParameters, what the tools call), a dumped YAML starts the same node again with the same values,
-and float parameters take integers at start and at run time."""
+"""
+Parameters as `ros2 param get/dump/set` see them.
+
+Each node's every parameter has a typed value over DDS (rcl_interfaces GetParameters, what the tools call), a dumped
+YAML starts the same node again with the same values, and float parameters take integers at start and at run time.
+"""
 import array
 
 import pytest
-import rclpy
-import yaml
 from rcl_interfaces.msg import Parameter as ParameterMsg
 from rcl_interfaces.msg import ParameterType, ParameterValue
 from rcl_interfaces.srv import GetParameters, ListParameters, SetParameters
+import rclpy
 from rclpy.parameter import Parameter
-
-from support import DEFAULT_MODEL, fixture_model
 from ros_helpers import call
+from support import DEFAULT_MODEL, fixture_model, TIMEOUT
 from vision_classifier.core.reconfigure import DYNAMIC
 from vision_classifier.nodes.camera_node import CameraNode
 from vision_classifier.nodes.classifier_node import ClassifierNode
 from vision_classifier.nodes.overlay_node import OverlayNode
+import yaml
 
 NODES = {  # name: (module, node class, arguments: integers for float parameters)
     'param_classifier': ('vision_classifier.nodes.classifier_node', ClassifierNode,
                          [f'model_path:={DEFAULT_MODEL}', 'default_minimum_confidence:=1',
                           "label_confidences:=['cup:0.5']"]),
-    'param_overlay': ('vision_classifier.nodes.overlay_node', OverlayNode, ['confidence_threshold:=0', 'result_timeout:=2']),
+    'param_overlay': ('vision_classifier.nodes.overlay_node', OverlayNode,
+                      ['confidence_threshold:=0', 'result_timeout:=2']),
     'param_camera': ('vision_classifier.nodes.camera_node', CameraNode, ['source_type:=fake', 'frame_rate:=5']),
 }
 EXPECTED = {'param_classifier': {'default_minimum_confidence': 1.0, 'label_confidences': ['cup:0.5'],
@@ -32,13 +35,13 @@ EXPECTED = {'param_classifier': {'default_minimum_confidence': 1.0, 'label_confi
 
 
 def python_value(value):
-    """As `ros2 param dump` writes it: arrays as lists."""
+    """Return the value as `ros2 param dump` writes it: arrays as lists."""
     value = Parameter.from_parameter_msg(ParameterMsg(value=value)).value
     return list(value) if not isinstance(value, (str, bytes)) and hasattr(value, '__len__') else value
 
 
 def remote_parameters(ros, name):
-    """{parameter: ParameterValue} of node /name over DDS."""
+    """Return {parameter: ParameterValue} of node /name over DDS."""
     names = call(ros, ros.node.create_client(ListParameters, f'/{name}/list_parameters'),
                  ListParameters.Request()).result.names
     values = call(ros, ros.node.create_client(GetParameters, f'/{name}/get_parameters'),
@@ -94,7 +97,7 @@ def test_float_parameters_take_integers_at_run_time(ros, start_node):
 def test_a_wrong_type_at_start_names_the_node_and_the_parameter(start_node):
     process = start_node('vision_classifier.nodes.camera_node', '-r', '__node:=front_camera', '-p', 'frame_rate:=fast',
                          name='camera')
-    assert process.proc.wait(60) == 1
+    assert process.proc.wait(TIMEOUT) == 1
     assert "[front_camera] cannot start: parameter frame_rate: expected a number, got 'fast'" in process.log()
 
 
@@ -113,8 +116,11 @@ def current_value(node, name):
     ('camera_node', {'source_type': 'fake'}),
 ])
 def test_run_time_parameters_match_the_nodes_and_their_defaults_can_be_set_back(ros, executable, parameters):
-    """DYNAMIC names exactly the parameters a node does not declare read-only, with the node's defaults; each
-    default can be set on the running node with the declared type (as LiveConfig does)."""
+    """
+    Check DYNAMIC names exactly the parameters a node does not declare read-only, with the node's defaults.
+
+    Each default can be set on the running node with the declared type (as LiveConfig does).
+    """
     from vision_classifier.core.config import NodeSpec
     from vision_classifier.nodes.factory import create_node
     from vision_classifier.nodes.parameters import typed_parameter

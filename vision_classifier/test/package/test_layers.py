@@ -1,6 +1,10 @@
-"""The layers, by path. vision_classifier/core is the pure core (no ROS); vision_classifier/nodes the ROS nodes, which
-import the core only; the front-ends (runner, web, bench, tools, client, cli) import those two and each other only
-as LAYERS allows, and nothing imports the command line. No import cycles. test/core imports no ROS either."""
+"""
+The layers, by path.
+
+vision_classifier/core is the pure core (no ROS); vision_classifier/nodes the ROS nodes, which import the core only;
+the front-ends (runner, web, bench, tools, client, cli) import those two and each other only as LAYERS allows, and
+nothing imports the command line. No import cycles. test/core imports no ROS either.
+"""
 import ast
 
 from support import PACKAGE, TEST_DIR
@@ -81,8 +85,8 @@ def test_no_import_cycles():
 
 def test_the_core_tests_import_no_ros():
     """scripts/test-core runs test/core where no ROS is installed (conftest's ROS fixtures import it when used)."""
-    files = list((TEST_DIR / 'core').glob('test_*.py')) + [TEST_DIR / 'support.py', TEST_DIR / 'fuzz_cases.py',
-                                                           TEST_DIR / 'conftest.py']
+    files = list((TEST_DIR / 'core').glob('test_*.py')) + [TEST_DIR / name for name in (
+        'support.py', 'fuzz_cases.py', 'yuv.py', 'conftest.py')]
     found = {path.name: sorted(m for m in imports(path, path.name == 'conftest.py') if m.split('.')[0] in ROS)
              for path in files}
     assert len(found) > 15 and not {name: ros for name, ros in found.items() if ros}

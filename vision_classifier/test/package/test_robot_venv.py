@@ -1,13 +1,15 @@
-"""scripts/robot-venv, the robot install path for an externally managed system Python (PEP 668): a venv over the
-system Python that sees its packages and holds LiteRT. Run in the Jazzy job only (Ubuntu 24.04 is where PEP 668
-bites); the system Python is played by this machine's Python 3.12."""
+"""
+scripts/robot-venv, the robot install path for an externally managed system Python (PEP 668).
+
+A venv over the system Python that sees its packages and holds LiteRT. Run in the Jazzy job only (Ubuntu 24.04 is
+where PEP 668 bites); the system Python is played by this machine's Python 3.12.
+"""
 import os
+from pathlib import Path
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-
 from support import PACKAGE, PHOTOS, REPO
 
 pytestmark = pytest.mark.skipif(os.environ.get('ROS_DISTRO') != 'jazzy', reason='the Jazzy job runs it')

@@ -1,15 +1,17 @@
-"""A whole Viam machine config (board, motor, arm) with a `ros_topic` camera fed by a separate best_effort driver:
-`vision_classifier run` classifies the driver's frames and stops cleanly."""
+"""
+A whole Viam machine config (board, motor, arm) with a `ros_topic` camera fed by a separate best_effort driver.
+
+`vision_classifier run` classifies the driver's frames and stops cleanly.
+"""
 import json
 import signal
 
 import numpy as np
 from rclpy.qos import qos_profile_sensor_data
+from ros_helpers import image_msg, send_until, set_parameters, stamp_of
 from sensor_msgs.msg import Image
+from support import fixture_model, TIMEOUT
 from vision_classifier_msgs.msg import Classifications
-
-from support import fixture_model
-from ros_helpers import image_msg, stamp_of
 
 RED = np.zeros((32, 32, 3), np.uint8) + np.uint8([255, 0, 0])
 
@@ -43,16 +45,21 @@ def test_whole_config_with_a_best_effort_driver_topic(ros, start_node, tmp_path)
     ros.node.create_subscription(Classifications, '/my_classifier/classifications', results.append, 10)
     ros.node.create_subscription(Image, '/overlay_cam/image', annotated.append, 10)
     run = start_node('vision_classifier', name='run', args=('run', str(config)))
-    for i in range(120):
-        driver.publish(image_msg(RED, stamp=(100 + i, 0), frame_id='usb_cam'))
-        if ros.spin_until(lambda: results and annotated, 0.5):
-            break
+    # frames wait for their results as long as these take (the default, 1 s, may drop every frame on a slow machine)
+    assert [r.successful for r in set_parameters(ros, 'overlay_cam', result_timeout=3600.0)] == [True]
+    sent = [100]
+
+    def drive():
+        sent[0] += 1
+        driver.publish(image_msg(RED, stamp=(sent[0], 0), frame_id='usb_cam'))
+    assert send_until(ros, drive, lambda: results and annotated), run.log()
     log = run.log()
-    assert results and annotated, log
     assert results[0].classifications[0].class_name == 'red' and results[0].header.frame_id == 'usb_cam'
-    assert stamp_of(annotated[0]) in {stamp_of(r) for r in results}, 'drawn on the frame it was computed from'
+    # the annotated frame may come before its result does: they are two topics
+    assert ros.spin_until(lambda: stamp_of(annotated[0]) in {stamp_of(r) for r in results}), \
+        'drawn on the frame it was computed from'
     for what in ('board "local"', 'motor "left"', 'arm "arm"', 'navigation "nav"'):
         assert sum(what in line and 'ignored' in line for line in log.splitlines()) == 1, log
     assert log.count('/usb_cam/image_raw: best_effort (qos_reliability auto') == 2, log  # classifier and overlay
     run.proc.send_signal(signal.SIGINT)
-    assert run.proc.wait(30) == 0, run.log()
+    assert run.proc.wait(TIMEOUT) == 0, run.log()

@@ -1,5 +1,8 @@
-"""`vision_classifier run` stops cleanly: exit 0 and no error output on Ctrl-C, SIGTERM and --duration, for each
-config shape, 20 stops in all (each in its own process, stopped at a varying point while it runs)."""
+"""
+`vision_classifier run` stops cleanly: exit 0 and no error output on Ctrl-C, SIGTERM and --duration.
+
+For each config shape, 20 stops in all (each in its own process, stopped at a varying point while it runs).
+"""
 import json
 import random
 import signal
@@ -8,8 +11,7 @@ import sys
 import time
 
 import pytest
-
-from support import fixture_model, PACKAGE, REPO
+from support import fixture_model, PACKAGE, REPO, TIMEOUT
 
 
 MODEL = {'name': 'model', 'type': 'mlmodel', 'model': 'tflite_cpu',
@@ -47,7 +49,7 @@ def output(log):
     return log.read()
 
 
-def wait_for(process, log, text, timeout=60):
+def wait_for(process, log, text, timeout=TIMEOUT):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.poll() is None:
         if text in output(log):
@@ -58,20 +60,19 @@ def wait_for(process, log, text, timeout=60):
 
 def check_clean(process, log, shape):
     try:
-        status = process.wait(30)
+        status = process.wait(TIMEOUT)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
-        pytest.fail(f'{shape} did not stop within 30 s:\n{output(log)}')
+        pytest.fail(f'{shape} did not stop within {TIMEOUT:g} s:\n{output(log)}')
     text = output(log)
     assert status == 0, f'{shape} exited with {status}:\n{text}'
     assert not [line for line in text.splitlines() if any(bad in line for bad in BAD_OUTPUT)], f'{shape}:\n{text}'
 
 
-
 @pytest.mark.parametrize('stop', ['ctrl_c', 'sigterm', 'duration', 'ctrl_c_again', 'sigterm_again'])
 def test_run_stops_cleanly_for_every_config_shape(tmp_path, stop):
-    """The four shapes run side by side, each stopped its own way; 5 rounds x 4 shapes = 20 stops."""
+    """Check the four shapes run side by side, each stopped its own way; 5 rounds x 4 shapes = 20 stops."""
     options = ('--duration', '0.5') if stop == 'duration' else ()
     runs = {}
     for shape in SHAPES:
@@ -93,7 +94,7 @@ def test_a_start_error_names_the_node_as_the_config_names_it(tmp_path):
     SHAPES['bad_output_dir'] = {'components': [CAMERA, overlay], 'services': [MODEL, CLASSIFIER]}
     try:
         process, log = start(tmp_path, 'bad_output_dir')
-        assert process.wait(60) == 1
+        assert process.wait(TIMEOUT) == 1
     finally:
         del SHAPES['bad_output_dir']
     text = output(log)
