@@ -414,3 +414,14 @@ def test_an_mlmodel_shared_by_vision_services_is_loaded_once(packages, monkeypat
                                'attributes': {'mlmodel_name': 'fruit_classifier'}})
     load_models(translate(config, packages))
     assert len(loaded) == 1
+
+
+def test_a_transform_camera_may_give_its_overlay_more_time_for_results(packages):
+    config = seed_config()
+    config['components'][1]['attributes']['pipeline'][0]['attributes'].update(result_timeout=30,
+                                                                              publish_unmatched=True)
+    overlay = translate(config, packages).node('overlay_cam').parameters
+    assert overlay['result_timeout'] == 30.0 and overlay['publish_unmatched'] is True
+    config['components'][1]['attributes']['pipeline'][0]['attributes'].update(result_timeout=0)
+    assert problems_of(config, packages) == [
+        'components[1].attributes.pipeline[0].attributes.result_timeout: expected a number above 0, got 0']

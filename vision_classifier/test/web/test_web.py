@@ -65,6 +65,16 @@ def set_overlay_result_timeout(node_name):
         ros.close()
 
 
+def set_web(server, **values):
+    """Set parameters of the control page's node (`web`) of a running `vision_classifier ... --web`."""
+    from ros_helpers import Ros, set_parameters
+    ros = Ros()
+    try:
+        assert [r.successful for r in set_parameters(ros, 'web', **values)] == [True] * len(values), server.log()
+    finally:
+        ros.close()
+
+
 class Server:
     """Run `vision_classifier <args> --web 127.0.0.1:0`; `url` once it prints where the page is."""
 
@@ -353,9 +363,9 @@ def test_stalled_clients_do_not_slow_the_pipeline_and_are_dropped(server):
         jpeg_bytes = len(urllib.request.urlopen(server.url + 'frame/coffee', timeout=TIMEOUT).read())
         bound = 2 * 65536 + 2 * jpeg_bytes
         before = dict(counts(status), coffee=frames(status))
-        # frames and results keep coming while all of them stall, and no client's buffer grows with them. The
-        # clients are dropped 10 s after they stall: `run --web` cannot set a longer send_timeout (see the report
-        # of issue 18), so a few frames must come within those 10 s (50 at 5 fps).
+        # frames and results keep coming while all of them stall, and no client's buffer grows with them (for as
+        # long as that takes: the page keeps stalled clients for send_timeout, here as long as a wait may last)
+        set_web(server, send_timeout=TIMEOUT)
         while True:
             assert max(status['stream_buffers']) <= bound, (status['stream_buffers'], bound)
             now = dict(counts(status), coffee=frames(status))
@@ -367,7 +377,8 @@ def test_stalled_clients_do_not_slow_the_pipeline_and_are_dropped(server):
         rss_stalled = server.rss_kb()[0]
         print(f'rss with 20 stalled clients {rss_stalled} kB')
         assert rss_stalled - rss_before < MEMORY_SLACK_KB
-        # a client that takes no frame for send_timeout (10 s) is dropped
+        # a client that takes no frame for send_timeout is dropped
+        set_web(server, send_timeout=1.0)
         server.wait(lambda st: st['streams'] == 0)
     finally:
         for s in stalled:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from vision_classifier.core.camera_inputs import CameraInput, NAME as NODE_NAME, TOPIC as TOPIC_NAME
 from vision_classifier.core.camera_sources import SOURCE_TYPES
-from vision_classifier.core.parameters import CAMERA, CLASSIFIER, QOS_CHOICES, TRANSPORTS
+from vision_classifier.core.parameters import CAMERA, CLASSIFIER, OVERLAY, QOS_CHOICES, TRANSPORTS
 from vision_classifier.core.paths import resolve_path
 from vision_classifier.core.topics import CLASSIFICATIONS
 
@@ -45,7 +45,8 @@ KNOWN = {
     'fake': {'width', 'height', 'width_px', 'height_px', 'frame_rate'},
     'transform': {'source', 'pipeline', 'output_dir'},
     'ros_topic': {'topic', 'format', 'qos_reliability'},
-    'classifications': {'classifier_name', 'confidence_threshold', 'max_classifications', 'valid_labels'},
+    'classifications': {'classifier_name', 'confidence_threshold', 'max_classifications', 'valid_labels',
+                        'result_timeout', 'publish_unmatched'},
 }
 
 
@@ -443,6 +444,12 @@ def _overlay(reader, name, where, attrs, world, classifier_sources):
         valid_labels = reader.get(step_attrs, sat, 'valid_labels', 'strings', default=[])
         if valid_labels:
             parameters['valid_labels'] = valid_labels
+        result_timeout = reader.get(step_attrs, sat, 'result_timeout', 'positive', limits=OVERLAY['result_timeout'].range)
+        if result_timeout is not None:
+            parameters['result_timeout'] = float(result_timeout)
+        publish_unmatched = reader.get(step_attrs, sat, 'publish_unmatched', 'bool')
+        if publish_unmatched is not None:
+            parameters['publish_unmatched'] = publish_unmatched
         if classifier in visions and source in cameras:
             classifier_sources.setdefault(classifier, []).append(
                 (source, f'{sat}.classifier_name', parameters['max_classifications']))

@@ -156,7 +156,7 @@ WEB = table(
     Param('classification_names', (), 'Their display names; empty: the topics.', type='string_array', dynamic=True),
     Param('max_streams', MAX_STREAMS, 'Concurrent MJPEG streams; more are refused (503).', range=(1, 1000)),
     Param('send_timeout', SEND_TIMEOUT, 'Seconds a stream client may take no frame before it is dropped.',
-          range=(0.1, 3600.0)),
+          range=(0.1, 3600.0), dynamic=True),
     QOS_RELIABILITY,
     Param('max_image_bytes', DEFAULT_MAX_IMAGE_BYTES, 'Images claiming more bytes are not shown.',
           range=(1, 2**31 - 1)),

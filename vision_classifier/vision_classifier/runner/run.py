@@ -147,7 +147,8 @@ def run(plan, frames=0, duration=0.0, echo=write_line, args=None, echo_period=1.
     and follow its edits.
     """
     stop = threading.Event()
-    previous = _catch_stop_signals(stop)
+    requested = []  # the stop signals received: a signal handler only records (Event.set could deadlock there)
+    previous = _catch_stop_signals(requested)
     context = rclpy.Context()
     rclpy.init(args=args, context=context)
     nodes, threads, failures, live, starting = [], [], [], None, None
@@ -172,7 +173,8 @@ def run(plan, frames=0, duration=0.0, echo=write_line, args=None, echo_period=1.
                               lambda node: NodeThread(node, stop, failures), followers)
         write_line(f'running {len(plan.nodes)} node(s): {", ".join(s.name for s in plan.nodes)} (Ctrl-C to stop)')
         deadline = time.monotonic() + duration if duration > 0 else None
-        while not stop.wait(0.1) and (deadline is None or time.monotonic() < deadline):
+        while not (stop.is_set() or requested) and (deadline is None or time.monotonic() < deadline):
+            time.sleep(0.1)
             if live:
                 live.poll()
     except (StartupError, ParameterException) as e:
@@ -196,11 +198,17 @@ def run(plan, frames=0, duration=0.0, echo=write_line, args=None, echo_period=1.
     return 0
 
 
-def _catch_stop_signals(stop):
-    """SIGINT and SIGTERM set `stop` (only the main thread may install handlers); returns the previous ones."""
+def _catch_stop_signals(requested):
+    """
+    Make SIGINT and SIGTERM append to `requested`, and return the previous handlers.
+
+    Only the main thread may install handlers. The handler takes no lock: one taken while the main thread held it
+    (an Event's, in its wait) would wait for ever.
+    """
     if threading.current_thread() is not threading.main_thread():
         return {}
-    return {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    return {sig: signal.signal(sig, lambda signum, _: requested.append(signum))
+            for sig in (signal.SIGINT, signal.SIGTERM)}
 
 
 def _restore_signals(previous):

@@ -23,12 +23,12 @@ from vision_classifier.core.preprocess import to_rgb
 from vision_classifier.nodes.image_input import ImageSubscription, QOS_RELIABILITY
 from vision_classifier.nodes.lifecycle import ManagedNode
 from vision_classifier.nodes.main import run_node, StartupError
-from vision_classifier.nodes.parameters import declare, typed_parameter
+from vision_classifier.nodes.parameters import declare, typed_parameter, updated
 from vision_classifier.web.server import WebServer
 from vision_classifier_msgs.msg import Classifications
 
 JPEG_QUALITY = 80
-SHOWN = tuple(name for name, p in WEB.items() if p.dynamic)  # the topics and names, settable at run time
+SHOWN = tuple(name for name, p in WEB.items() if p.dynamic and p.type == 'string_array')  # topics and names
 
 
 def web_parameters(plan, host='127.0.0.1', port=8080):
@@ -181,14 +181,15 @@ class WebNode(ManagedNode):
                                                              if v.key in HEALTH_KEYS}}
 
     def _on_set_parameters(self, params):
-        """Topics and names may change while it serves (`run` sets them after a config edit)."""
-        values = dict(self.p, **{p.name: p.value for p in params if p.name in SHOWN})
+        """Topics, names (`run` sets them after a config edit) and send_timeout may change while it serves."""
         try:
+            values = updated(self.p, params, WEB)
             cameras, classifiers = self._pairs(values, 'image'), self._pairs(values, 'classification')
-        except StartupError as e:
+        except (StartupError, ValueError) as e:
             return SetParametersResult(successful=False, reason=str(e))
         self.p = values
         if self.server is not None:
+            self.server.send_timeout = values['send_timeout']
             self._show(cameras, classifiers)
         return SetParametersResult(successful=True)
 
