@@ -102,22 +102,19 @@ def call(ros, client, request, timeout=TIMEOUT, resend=5.0):
 
 def set_parameters(ros, node_name, **values):
     """Set parameters of node /node_name over DDS, as `ros2 param set` does; the SetParametersResult of each."""
-    client = ros.node.create_client(SetParameters, f'/{node_name}/set_parameters')
-    try:
-        request = SetParameters.Request(parameters=[Parameter(k, value=v).to_parameter_msg()
-                                                    for k, v in values.items()])
-        return call(ros, client, request).results
-    finally:
-        ros.node.destroy_client(client)
+    return _set(ros, SetParameters, f'/{node_name}/set_parameters', values).results
 
 
 def set_parameters_atomically(ros, node_name, **values):
     """Set parameters of node /node_name together (SetParametersAtomically); the one SetParametersResult."""
-    client = ros.node.create_client(SetParametersAtomically, f'/{node_name}/set_parameters_atomically')
+    return _set(ros, SetParametersAtomically, f'/{node_name}/set_parameters_atomically', values).result
+
+
+def _set(ros, service_type, service, values):
+    client = ros.node.create_client(service_type, service)
     try:
-        request = SetParametersAtomically.Request(parameters=[Parameter(k, value=v).to_parameter_msg()
-                                                              for k, v in values.items()])
-        return call(ros, client, request).result
+        msgs = [Parameter(k, value=v).to_parameter_msg() for k, v in values.items()]
+        return call(ros, client, service_type.Request(parameters=msgs))
     finally:
         ros.node.destroy_client(client)
 

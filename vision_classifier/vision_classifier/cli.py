@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 
+from vision_classifier.core.arguments import positive_int
 from vision_classifier.core.assets import DEFAULT_MODEL
 from vision_classifier.core.image_encoding import DEFAULT_MAX_IMAGE_BYTES
 from vision_classifier.core.image_files import ImageFileError, read_rgb
@@ -199,16 +200,6 @@ def web_address(text):
         return parse_address(text)
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
-
-
-def positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f'expected a positive integer, got {text!r}')
-    return value
 
 
 def add_max_image_bytes(command):

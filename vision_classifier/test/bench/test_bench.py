@@ -15,7 +15,7 @@ FRAME_MB = 640 * 480 * 3 / 2**20
 
 
 def bench(*args):
-    """The bench in this test's own domain (a random one could be another test worker's)."""
+    """Run the bench in this test's own domain (a random one could be another test worker's)."""
     domain = () if '--topic' in args else ('--domain-id', os.environ['ROS_DOMAIN_ID'])
     result = subprocess.run([sys.executable, '-m', 'vision_classifier', 'bench', '--iterations', '10', *domain, *args],
                             capture_output=True, text=True, cwd=REPO, timeout=240)
@@ -43,9 +43,13 @@ def test_at_a_rate_the_model_keeps_up_with_no_result_is_stale_and_a_flood_leaves
 
 
 def test_topic_measures_a_camera_already_running_and_says_it_is_faster_than_the_model(default_model, start_node):
-    """--topic: no camera or flood started; the camera's size, encoding and rate are read from the topic. At 200 fps
-    the model cannot keep up: the bench says so, with what each num_threads would change."""
-    camera = start_node('vision_classifier.nodes.camera_node', '-r', '__node:=cam', '-r', 'image_raw:=/bench_cam/image_raw',
+    """
+    Measure with --topic: no camera or flood started; size, encoding and rate are read from the topic.
+
+    At 200 fps the model cannot keep up: the bench says so, with what each num_threads would change.
+    """
+    camera = start_node('vision_classifier.nodes.camera_node', '-r', '__node:=cam',
+                        '-r', 'image_raw:=/bench_cam/image_raw',
                         '-p', 'source_type:=fake', '-p', 'width:=320', '-p', 'height:=240', '-p', 'frame_rate:=200.0',
                         name='camera')
     s, table = bench('--topic', '/bench_cam/image_raw', '--seconds', '1', '--warmup', '0.5', '--threads-max', '2',

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from rclpy.duration import Duration
 from rclpy.qos import QoSProfile, ReliabilityPolicy
-from ros_helpers import call, image_msg, send_until, stamp_of
+from ros_helpers import call, image_msg, Ros, send_until, stamp_of
 from sensor_msgs.msg import CompressedImage, Image
 from support import CAT_CLASSES, DEFAULT_MODEL, fixture_model, PACKAGES_DIR, PHOTOS, REPO, TIMEOUT
 from vision_classifier.client import Camera, VisionClient, VisionServiceError
@@ -336,10 +336,12 @@ def readme_code():
 
 
 def test_the_readme_code_prints_classifications_of_a_frame_of_the_seed_config(start_node, tmp_path, monkeypatch):
-    """The README's code section, run as written, against a config with the demo's names (camera photos, transform
-    camera, vision service my_classifier; the camera shows coffee.png) run by `vision_classifier run`, in a ROS
-    domain of its own (this module's other vision service is also my_classifier)."""
-    import rclpy
+    """
+    Run the README's code section as written against a config with the demo's names.
+
+    Camera photos, transform camera, vision service my_classifier; the camera shows coffee.png. It runs under
+    `vision_classifier run` in a ROS domain of its own (this module's other vision service is also my_classifier).
+    """
     domain = 120 + int(os.environ['ROS_DOMAIN_ID']) % 100  # valid on Linux, and beyond the workers' 0..101
     monkeypatch.setenv('ROS_DOMAIN_ID', str(domain))
     config = tmp_path / 'robot.json'
@@ -357,18 +359,13 @@ def test_the_readme_code_prints_classifications_of_a_frame_of_the_seed_config(st
              'attributes': {'mlmodel_name': 'fruit_classifier'}}]}))
     robot = start_node('vision_classifier', name='robot',
                        args=('run', str(config), '--packages-dir', str(PACKAGES_DIR)))
-    context = rclpy.Context()
-    rclpy.init(context=context, domain_id=domain)
+    ros = Ros()  # in the domain set above
     try:
-        node = rclpy.create_node('readme_waiter', context=context)
-        service = node.create_client(GetClassifications, '/my_classifier/get_classifications')
-        deadline = time.monotonic() + TIMEOUT
-        while not (service.service_is_ready() and node.count_publishers('/photos/image_raw')):
-            assert time.monotonic() < deadline, robot.log()
-            time.sleep(0.1)
-        node.destroy_node()
+        service = ros.node.create_client(GetClassifications, '/my_classifier/get_classifications')
+        ready = ros.spin_until(lambda: service.service_is_ready() and ros.node.count_publishers('/photos/image_raw'))
+        assert ready, robot.log()
     finally:
-        rclpy.try_shutdown(context=context)
+        ros.close()
     program = tmp_path / 'my_program.py'
     program.write_text(readme_code())
     result = subprocess.run([sys.executable, str(program)], capture_output=True, text=True, timeout=4 * TIMEOUT)

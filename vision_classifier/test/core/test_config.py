@@ -59,7 +59,8 @@ def test_seed_example_translates_to_named_nodes_and_wiring(packages):
 
 def two_cameras_config():
     """Issue 15's config: two transform cameras with different sources share one vision service."""
-    step = [{'type': 'classifications', 'attributes': {'classifier_name': 'my_classifier', 'confidence_threshold': 0.1}}]
+    step = [{'type': 'classifications',
+             'attributes': {'classifier_name': 'my_classifier', 'confidence_threshold': 0.1}}]
     return {'components': [
         {'name': 'cam1', 'type': 'camera', 'model': 'fake', 'attributes': {}},
         {'name': 'cam2', 'type': 'camera', 'model': 'fake', 'attributes': {}},

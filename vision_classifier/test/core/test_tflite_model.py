@@ -35,6 +35,15 @@ def test_real_model_classifies_real_photos(default_model, photos, name):
     assert [c.confidence for c in results] == sorted((c.confidence for c in results), reverse=True)
 
 
+def test_a_tensor_made_by_the_preprocessor_classifies_as_its_image(default_model, photos):
+    """The bag tool preprocesses in its decoding threads, then classifies the tensor: the same results."""
+    service = VisionService(TfliteCpuModel(ModelConfig(default_model)))
+    bgr = cv2.cvtColor(photos['coffee.png'], cv2.COLOR_RGB2BGR)
+    tensor = service.model.preprocessor(bgr, 'bgr')
+    assert service.classify_tensor(tensor, 5) == service.classify(bgr, 5, 'bgr')
+    assert service.classify_tensor(tensor, 5)[0].class_name in EXPECTED_TOP['coffee.png']
+
+
 def test_real_model_confidences_are_dequantized_probabilities(default_model, photos):
     model = TfliteCpuModel(ModelConfig(default_model))
     scores = model.scores(photos['coffee.png'])

@@ -131,7 +131,6 @@ def test_nodes_and_client_on_humbles_rclpy(ros, tmp_path, photos):
     assert 'Traceback' not in logs()
 
 
-
 def test_an_executor_shuts_down_while_a_callback_awaits(tmp_path):
     """
     Shut an executor down while a coroutine callback is suspended in an await.

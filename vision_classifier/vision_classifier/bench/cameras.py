@@ -36,11 +36,20 @@ def classifier_processes(design, n, model_path, num_threads, env, log_dir):
 
 
 def published_between(camera, start, end):
-    """Return the frames a bench camera published between two times (ns), from the counts it prints."""
-    counts = [tuple(map(int, line.split()[1:])) for line in camera.log().splitlines() if line.startswith('count ')]
-    before = max((c for t, c in counts if t <= start), default=0)
-    after = min((c for t, c in counts if t >= end), default=max((c for _, c in counts), default=0))
-    return after - before
+    """Return the frames a bench camera published between two times (ns), interpolated from the counts it prints."""
+    counts = sorted(tuple(map(int, line.split()[1:])) for line in camera.log().splitlines()
+                    if line.startswith('count '))
+    return count_at(counts, end) - count_at(counts, start)
+
+
+def count_at(counts, when):
+    """Frames published by `when`, linear between the (time, count) points around it; the nearest end outside."""
+    if not counts:
+        return 0
+    for (t0, c0), (t1, c1) in zip(counts, counts[1:]):
+        if t0 <= when <= t1:
+            return c0 + (c1 - c0) * (when - t0) / max(t1 - t0, 1)
+    return counts[0][1] if when < counts[0][0] else counts[-1][1]
 
 
 def measure_design(design, args, node, executor, env, log_dir, stack, model_path, cameras):
@@ -64,7 +73,7 @@ def measure_design(design, args, node, executor, env, log_dir, stack, model_path
     cpu_start, start = [cpu_seconds(pid) for pid in pids], time.time_ns()
     spin(executor, args.seconds)
     cpu_end, end = [cpu_seconds(pid) for pid in pids], time.time_ns()
-    rss = [rss_mb(pid) for pid in pids]
+    rss, shm = [rss_mb(pid) for pid in pids], [rss_mb(pid, 'RssShmem') for pid in pids]
     spin(executor, 1.5)  # each camera prints a count after the window
     for subscription in subscriptions:
         node.destroy_subscription(subscription)
@@ -83,7 +92,8 @@ def measure_design(design, args, node, executor, env, log_dir, stack, model_path
     return {'design': design, 'seconds': seconds, 'results': total, 'results_per_s': total / seconds,
             'cameras': per_camera,
             'cpu_ms_per_result': (sum(cpu_end) - sum(cpu_start)) * 1e3 / max(total, 1),
-            'rss_mb': sum(r for r in rss if r is not None), 'processes': len(processes)}
+            'rss_mb': sum(r for r in rss if r is not None), 'shm_mb': sum(r for r in shm if r is not None),
+            'processes': len(processes)}
 
 
 def run_cameras(args, node, executor, env, log_dir, stack, model_path, invoke_ms, invoke_cpu_ms):
@@ -138,13 +148,14 @@ def table(result, header):
             f'1 invoke {result["invoke_ms"]:.2f} ms ({result["invoke_cpu_ms"]:.2f} ms CPU) = '
             f'{result["model_per_s"]:.1f} frames/s for the model']
     for d in result['designs']:
-        name = 'one node for all cameras' if d['design'] == 'one' else f'{d["processes"]} nodes, one camera each'
+        name = 'one node for all cameras' if d['design'] == 'one' else (
+            f'{d["processes"]} nodes, one camera each' if d['processes'] > 1 else 'one node per camera')
         rows += ['', f'{name}:',
                  f'  total {d["results_per_s"]:.1f} results/s = {d["total_of_model"]:.2f} x 1/invoke '
                  f'(goal >= {TOTAL_OF_MODEL} when the cameras ask more: {goal[d["goals"]["total >= 0.95 / invoke"]]})',
                  f'  CPU per classified frame {d["cpu_ms_per_result"]:.2f} ms = {d["cpu_of_invoke"]:.2f} x the '
                  f'invoke\'s (goal <= 1.15: {goal[d["goals"]["cpu <= 1.15 x invoke"]]}); resident memory '
-                 f'{d["rss_mb"]:.0f} MB',
+                 f'{d["rss_mb"]:.0f} MB ({d["shm_mb"]:.0f} MB of it shared memory: DDS segments)',
                  f'  shares within {FAIR_SHARE:.0%} of equal: {goal[d["fair"]]}']
         for camera, c in d['cameras'].items():
             share = c['results'] / max(d['results'], 1)

@@ -42,11 +42,11 @@ def stamp_ns(header):
     return header.stamp.sec * 10**9 + header.stamp.nanosec
 
 
-def rss_mb(pid):
-    """Return the VmRSS of a process in MB, None once it is gone."""
+def rss_mb(pid, field='VmRSS'):
+    """Return a memory figure of a process in MB (VmRSS; RssShmem: shared memory, as DDS segments), None once gone."""
     try:
         for line in Path(f'/proc/{pid}/status').read_text().splitlines():
-            if line.startswith('VmRSS:'):
+            if line.startswith(f'{field}:'):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass

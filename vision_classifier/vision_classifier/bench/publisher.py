@@ -1,6 +1,7 @@
 """The bench's camera (and flood) process: `python -m vision_classifier.bench.publisher TOPIC`."""
 import argparse
 import json
+import signal
 import sys
 import time
 
@@ -20,6 +21,7 @@ def publisher(topic, seconds, fps, size, encoding, frame_id='bench_camera'):
     from rclpy.qos import QoSProfile, ReliabilityPolicy
     from rclpy.signals import SignalHandlerOptions
     from std_msgs.msg import Header
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # a shell's background job starts with SIGINT ignored
     rclpy.init(signal_handler_options=SignalHandlerOptions.NO)
     node = rclpy.create_node('bench_camera')
     count, failed, start = 0, 0, time.time_ns()

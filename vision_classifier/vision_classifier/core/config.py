@@ -444,7 +444,8 @@ def _overlay(reader, name, where, attrs, world, classifier_sources):
         valid_labels = reader.get(step_attrs, sat, 'valid_labels', 'strings', default=[])
         if valid_labels:
             parameters['valid_labels'] = valid_labels
-        result_timeout = reader.get(step_attrs, sat, 'result_timeout', 'positive', limits=OVERLAY['result_timeout'].range)
+        result_timeout = reader.get(step_attrs, sat, 'result_timeout', 'positive',
+                                    limits=OVERLAY['result_timeout'].range)
         if result_timeout is not None:
             parameters['result_timeout'] = float(result_timeout)
         publish_unmatched = reader.get(step_attrs, sat, 'publish_unmatched', 'bool')

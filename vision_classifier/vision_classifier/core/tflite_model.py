@@ -232,7 +232,11 @@ class TfliteCpuModel:
 
     def scores(self, image: np.ndarray, order: str = 'rgb') -> np.ndarray:
         """Return confidences in [0, 1], one per label, for an HxWxC uint8 image with channels in `order`."""
-        raw = self.invoke(self.preprocessor(image, order))
+        return self.scores_of_tensor(self.preprocessor(image, order))
+
+    def scores_of_tensor(self, tensor: np.ndarray) -> np.ndarray:
+        """Return confidences in [0, 1], one per label, for an input tensor made by `preprocessor`."""
+        raw = self.invoke(tensor)
         scale, zero_point = self._output.get('quantization', (0.0, 0))
         return confidences(raw, scale, zero_point)
 

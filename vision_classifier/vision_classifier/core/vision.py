@@ -82,6 +82,9 @@ class Model(Protocol):
     def scores(self, image: np.ndarray, order: str = 'rgb') -> np.ndarray:
         """Return confidences in [0, 1], one per label, for an HxWxC uint8 image with channels in `order`."""
 
+    def scores_of_tensor(self, tensor: np.ndarray) -> np.ndarray:
+        """Return the confidences for an input tensor the model's preprocessor made of an image."""
+
 
 class VisionService:
     """A classifier: a model plus the thresholds; either may be replaced while it runs (`model = ...`)."""
@@ -94,3 +97,8 @@ class VisionService:
         """Return the classifications of an HxWxC uint8 image (channels in `order`), best first; n <= 0: all."""
         model = self.model  # read once: a frame started with the old model finishes with it
         return select(model.scores(image, order), model.labels, n, self.thresholds)
+
+    def classify_tensor(self, tensor: np.ndarray, n: int = 0) -> list[Classification]:
+        """Return the classifications of an input tensor made by the model's preprocessor; as `classify`."""
+        model = self.model
+        return select(model.scores_of_tensor(tensor), model.labels, n, self.thresholds)

@@ -7,6 +7,8 @@ work (the command line imports it only when it runs).
 """
 import argparse
 
+from vision_classifier.core.arguments import positive_int
+
 DEFAULT_SERVICE = 'classifier'  # the name of a classifier_node started without a config
 CLASS_IDS = ('index', 'label')
 FORMATS = ('mcap', 'sqlite3')
@@ -25,7 +27,7 @@ def add_arguments(parser):
     parser.add_argument('--out', required=True, help='the bag to write (a new folder)')
     parser.add_argument('--format', choices=FORMATS,
                         help='storage of the output bag (default: that of the input)')
-    parser.add_argument('--num-threads', type=positive, default=1,
+    parser.add_argument('--num-threads', type=positive_int, default=1,
                         help='threads that decode and interpreters that classify, side by side (default: 1)')
     parser.add_argument('--default-minimum-confidence', type=float,
                         help="drop results below this (default: the config's, else 0)")
@@ -39,13 +41,3 @@ def add_arguments(parser):
     parser.add_argument('--packages-dir', default=None, help='where ${packages.<name>} resolves')
     parser.add_argument('--progress', action=argparse.BooleanOptionalAction, default=None,
                         help='show a progress bar (default: when stderr is a terminal)')
-
-
-def positive(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f'expected an integer of at least 1, got {text!r}')
-    return value

@@ -161,15 +161,17 @@ class Classifier:
         return self.classifiers.submit(self._classify, decoded)
 
     def _decode(self, msgtype, data):
+        """Return the frame's header and input tensor: decoded and preprocessed here, so the interpreters only invoke."""
         msg = self.store.deserialize_cdr(data, msgtype)
-        return msg.header, decode_frame(msgtype, msg, self.settings.max_image_bytes, self.model)
+        image = decode_frame(msgtype, msg, self.settings.max_image_bytes, self.model)
+        return msg.header, self.model.preprocessor(image.pixels, image.order)
 
     def _classify(self, decoded):
-        header, image = decoded.result()
+        header, tensor = decoded.result()
         service = self.services.get()
         started = time.perf_counter()
         try:
-            return header, service.classify(image.pixels, self.settings.max_classifications, image.order)
+            return header, service.classify_tensor(tensor, self.settings.max_classifications)
         finally:
             took = time.perf_counter() - started
             self.services.put(service)
