@@ -161,7 +161,7 @@ class Classifier:
         return self.classifiers.submit(self._classify, decoded)
 
     def _decode(self, msgtype, data):
-        """Return the frame's header and input tensor: decoded and preprocessed here, so the interpreters only invoke."""
+        """Return the frame's header and input tensor (decoded, preprocessed): the interpreters only invoke."""
         msg = self.store.deserialize_cdr(data, msgtype)
         image = decode_frame(msgtype, msg, self.settings.max_image_bytes, self.model)
         return msg.header, self.model.preprocessor(image.pixels, image.order)
