@@ -22,6 +22,23 @@ def load_launch_module():
     return module
 
 
+class ParamsLoader(yaml.SafeLoader):
+    """launch_ros writes a list parameter as `!!python/tuple`, a tag rcl's parser ignores: read it as a list."""
+
+
+ParamsLoader.add_constructor('tag:yaml.org,2002:python/tuple', lambda loader, node: loader.construct_sequence(node))
+
+
+def launched_parameters(node):
+    """Return the parameters launch hands a node: its parameter files, each in order, merged."""
+    merged = {}
+    for params_file, is_file in node._Node__expanded_parameter_arguments:
+        assert is_file
+        with open(params_file) as f:
+            merged.update(yaml.load(f, ParamsLoader)['/**']['ros__parameters'])
+    return merged
+
+
 def test_default_config_becomes_the_expected_nodes():
     from vision_classifier.core.config import load, translate
     module = load_launch_module()
@@ -40,10 +57,8 @@ def test_default_config_becomes_the_expected_nodes():
     launched = {n.node_name.rpartition('/')[2]: n for n in nodes}
     for spec in translate(load(config)).nodes:
         node = launched[spec.name]
-        assert node.expanded_remapping_rules == list(spec.remappings)
-        (params_file, is_file), = node._Node__expanded_parameter_arguments
-        assert is_file
-        assert yaml.safe_load(open(params_file))['/**']['ros__parameters'] == spec.parameters
+        assert (node.expanded_remapping_rules or []) == list(spec.remappings)
+        assert launched_parameters(node) == {**spec.parameters, 'autostart': True}
     profile = context.launch_configurations['fastdds_profile']
     assert profile.endswith('fastdds_large_images.xml') or profile == profile_in(os.environ)
 
@@ -102,9 +117,13 @@ def test_whole_machine_config_warns_at_warn_and_wires_the_ros_topic(tmp_path, ca
         node._perform_substitutions(context)
         label = launch.utilities.perform_substitutions(context, node.name)
         assert label == node.node_name.rpartition('/')[2], 'processes are labelled with the config names'
-        assert ('image/compressed', '/usb_cam/image_raw/compressed') in node.expanded_remapping_rules
-        (params_file, _), = node._Node__expanded_parameter_arguments
-        assert yaml.safe_load(open(params_file))['/**']['ros__parameters']['qos_reliability'] == 'best_effort'
+        parameters = launched_parameters(node)
+        if node.node_executable == 'overlay_node':
+            assert ('image/compressed', '/usb_cam/image_raw/compressed') in node.expanded_remapping_rules
+            assert parameters['qos_reliability'] == 'best_effort'
+        else:  # the camera's own reliability, beside the node's from the launch argument
+            assert parameters['cameras'] == ['front=/usb_cam/image_raw/compressed qos_reliability=best_effort']
+            assert parameters['qos_reliability'] == 'reliable'
         assert not set(PROFILE_VARIABLES) & set(dict(node.additional_env or {}))
 
 
@@ -118,7 +137,6 @@ def test_a_label_file_that_does_not_fit_the_model_stops_the_launch_before_any_no
 
 
 def test_web_argument_adds_the_web_node_with_the_config_topics():
-    import yaml
     from vision_classifier.core.config import load, translate
     from vision_classifier.web.node import web_parameters
     config = PACKAGE / 'config' / 'default.json'
@@ -127,7 +145,18 @@ def test_web_argument_adds_the_web_node_with_the_config_topics():
     context.launch_configurations['web'] = '8090'
     web, = [a for a in module.nodes_from_config(context) if getattr(a, 'node_executable', '') == 'web_node']
     web._perform_substitutions(context)
-    (params_file, _), = web._Node__expanded_parameter_arguments
-    parameters = yaml.safe_load(open(params_file))['/**']['ros__parameters']
-    assert parameters == web_parameters(translate(load(config)), '127.0.0.1', 8090)
+    parameters = launched_parameters(web)
+    assert parameters == {**web_parameters(translate(load(config)), '127.0.0.1', 8090), 'autostart': True}
     assert parameters['image_topics'] == ['/photos/image_raw', '/overlay_cam/image']
+
+
+@pytest.mark.parametrize('arguments, autostart', [
+    ({}, True), ({'managed': 'true'}, False), ({'managed': 'true', 'autostart': 'true'}, True),
+    ({'autostart': 'false'}, False)])
+def test_managed_and_autostart_decide_whether_the_nodes_come_up_by_themselves(arguments, autostart):
+    module, context = launch_context(config=str(PACKAGE / 'config' / 'default.json'), web='8090', **arguments)
+    nodes = module.nodes_from_config(context)
+    assert len(nodes) == 4
+    for node in nodes:
+        node._perform_substitutions(context)
+        assert launched_parameters(node)['autostart'] is autostart

@@ -17,6 +17,9 @@ class StartupError(RuntimeError):
 
 def run_node(node_class, args=None):
     """Create and spin `node_class` until Ctrl-C or shutdown; return the exit code."""
+    # rclpy's handler, installed by init, shuts the context down (the spin ends) and then calls this one: no
+    # KeyboardInterrupt at a random point (raised inside a __del__ it prints a traceback and is lost)
+    signal.signal(signal.SIGINT, lambda signum, frame: None)
     try:
         rclpy.init(args=args)
     except _rclpy.RCLError as e:  # unparsable --ros-args; rcl has logged the details
