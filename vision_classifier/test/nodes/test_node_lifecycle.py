@@ -4,7 +4,10 @@ Every node: its image publisher is reliable, and Ctrl-C stops it cleanly with ex
 A reliable publisher also serves best_effort subscribers (README, "Large images").
 """
 import signal
+import subprocess
+import sys
 
+import pytest
 from rclpy.qos import ReliabilityPolicy
 from support import TIMEOUT
 
@@ -35,3 +38,35 @@ def test_image_publishers_are_reliable_and_ctrl_c_exits_0(ros, start_node, defau
     for name, process in processes.items():
         assert process.proc.wait(TIMEOUT) == 0, process.log()
         assert 'Traceback' not in process.log() and 'terminate called' not in process.log(), process.log()
+
+
+INTERRUPTED_WHILE_STARTING = """
+import os, signal, sys, time
+from vision_classifier.nodes.lifecycle import ManagedNode
+from vision_classifier.nodes.main import run_node
+
+
+class Interrupted(ManagedNode):
+    NODE_NAME = 'interrupted'
+
+    def __init__(self):
+        super().__init__(self.NODE_NAME)
+        self.autostart()
+
+    def {step}(self):
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while the node starts
+        while self.context.ok():  # rclpy's handler shuts the context down
+            time.sleep(0.01)
+
+
+sys.exit(run_node(Interrupted))
+"""
+
+
+@pytest.mark.parametrize('step', ['configure', 'activate'])
+def test_ctrl_c_while_a_node_starts_is_a_clean_stop_not_a_failed_start(step):
+    """Ctrl-C may land while autostart configures or activates: exit 0, no 'cannot start'."""
+    run = subprocess.run([sys.executable, '-c', INTERRUPTED_WHILE_STARTING.replace('{step}', step)],
+                         capture_output=True, text=True, timeout=TIMEOUT)
+    assert run.returncode == 0 and 'cannot start' not in run.stderr, run.stdout + run.stderr
+    assert 'Traceback' not in run.stderr, run.stderr

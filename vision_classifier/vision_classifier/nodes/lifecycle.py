@@ -50,6 +50,8 @@ class ManagedNode(LifecycleNode):
         try:
             for name, trigger in (('configure', self.trigger_configure), ('activate', self.trigger_activate)):
                 if trigger() != SUCCESS:
+                    if not self.context.ok():  # Ctrl-C or a shutdown while starting: a stop, not a failure
+                        return
                     raise StartupError(self.failure or f'{name} failed')
         finally:
             self._autostarting = False
