@@ -15,11 +15,17 @@ class StartupError(RuntimeError):
     """A node that cannot start; main() prints the message and exits with status 1."""
 
 
+STOP_CHECK_SECONDS = 0.5  # a stop signal whose wake-up of the executor was lost still ends the spin
+
+
 def run_node(node_class, args=None):
     """Create and spin `node_class` until Ctrl-C or shutdown; return the exit code."""
-    # rclpy's handler, installed by init, shuts the context down (the spin ends) and then calls this one: no
-    # KeyboardInterrupt at a random point (raised inside a __del__ it prints a traceback and is lost)
-    signal.signal(signal.SIGINT, lambda signum, frame: None)
+    # rclpy's handler, installed by init, wakes the executor and then calls this one, which ends the spin: no
+    # KeyboardInterrupt at a random point (raised inside a __del__ it prints a traceback and is lost). rclpy also
+    # shuts the context down, but possibly after the woken executor has checked it: the spin must not rely on that.
+    stop = [False]
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda signum, frame: stop.__setitem__(0, True))
     try:
         rclpy.init(args=args)
     except _rclpy.RCLError as e:  # unparsable --ros-args; rcl has logged the details
@@ -31,7 +37,8 @@ def run_node(node_class, args=None):
         node = node_class.__new__(node_class)  # then __init__: a failed start still has its name (`__node:=`)
         node.__init__()
         executor.add_node(node)
-        executor.spin()
+        while not stop[0] and node.context.ok():
+            executor.spin_once(timeout_sec=STOP_CHECK_SECONDS)
     except (StartupError, ParameterException) as e:
         write_line(f'[{node_name(node, node_class.NODE_NAME)}] cannot start: {e}', sys.stderr)
         return 1
