@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from support import REPO
+from support import REPO, TIMEOUT
 from vision_classifier.bench.report import KEEPS_UP, pace
 
 
@@ -19,7 +19,7 @@ def bench(*args):
     """Run the bench in this test's own domain (a random one could be another test worker's)."""
     domain = () if '--topic' in args else ('--domain-id', os.environ['ROS_DOMAIN_ID'])
     result = subprocess.run([sys.executable, '-m', 'vision_classifier', 'bench', '--iterations', '10', *domain, *args],
-                            capture_output=True, text=True, cwd=REPO, timeout=240)
+                            capture_output=True, text=True, cwd=REPO, timeout=4 * TIMEOUT)
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1]), result.stdout
 
@@ -49,7 +49,7 @@ def test_results_come_in_order_and_a_flood_leaves_memory_flat(default_model, tmp
     assert s['results_out'] > 0 and s['out_of_order'] == 0, 'every result newer than the one before'
     assert_verdict_is_what_was_measured(s, table)
     assert s['e2e_p50_ms'] <= s['e2e_p95_ms'] <= s['e2e_p99_ms']
-    assert s['e2e_p50_ms'] >= s['invoke_ms'] * 0.5, 'end to end includes an inference'
+    assert s['cpu_ms_per_result'] >= 0.5 * s['invoke_cpu_ms'], 'each result took an inference'
     # However many of the flood's frames the model takes, the newest is taken and nothing queues.
     assert s['flood_published'] >= s['flood_results'] > 0 and s['flood_out_of_order'] == 0
     growth = s['rss_max_mb'] - s['rss_before_flood_mb']
@@ -71,6 +71,7 @@ def test_topic_measures_a_camera_already_running(default_model, start_node):
                         '-r', 'image_raw:=/bench_cam/image_raw',
                         '-p', 'source_type:=fake', '-p', 'width:=320', '-p', 'height:=240', '-p', 'frame_rate:=200.0',
                         name='camera')
+    assert camera.wait_for_log('fake at 200 fps on /bench_cam/image_raw'), camera.log()
     s, table = bench('--topic', '/bench_cam/image_raw', '--seconds', '1', '--warmup', '0.5', '--threads-max', '2',
                      '--encoding', 'mono8', '--plot', '')  # --encoding is ignored: the topic's own is measured
     assert (s['topic'], s['size'], s['encoding']) == ('/bench_cam/image_raw', '320x240', 'rgb8'), camera.log()

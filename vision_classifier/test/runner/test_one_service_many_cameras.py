@@ -14,7 +14,8 @@ LINE = re.compile(r'^\[my_classifier\] (cam\d) @ [\d.]+: (\S[^,]*?) \d\.\d\d')
 def transform(name, source):
     return {'name': name, 'type': 'camera', 'model': 'transform', 'attributes': {
         'source': source, 'pipeline': [{'type': 'classifications', 'attributes': {
-            'classifier_name': 'my_classifier', 'confidence_threshold': 0.1}}]}}
+            'classifier_name': 'my_classifier', 'confidence_threshold': 0.1,
+            'result_timeout': 3600}}]}}  # the config, but a slow machine's results are awaited
 
 
 def config(*transforms):

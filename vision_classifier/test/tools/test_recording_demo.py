@@ -14,7 +14,7 @@ from rclpy.serialization import deserialize_message
 from ros_helpers import stamp_of
 from rosbags.rosbag2 import StoragePlugin, Writer
 from sensor_msgs.msg import Image
-from support import DEFAULT_CONFIG, EXPECTED_TOP
+from support import DEFAULT_CONFIG, EXPECTED_TOP, TIMEOUT
 from vision_classifier_msgs.msg import Classifications
 
 CAMERA = '/photos/image_raw'
@@ -44,11 +44,13 @@ def test_the_demo_camera_recorded_and_classified_offline_matches_the_live_classi
                                  lambda m: live.setdefault((stamp_of(m), m.header.frame_id), m), QoSProfile(depth=50))
     demo = start_node('vision_classifier', name='demo', args=('run', str(DEFAULT_CONFIG)))
     recorded = record(ros, tmp_path / 'demo', FRAMES)
-    # the live results of the recorded frames (the classifier may skip a frame while busy: keep-last 1)
-    ros.spin_until(lambda: all(frame in live for frame in recorded), 30)
+    # the live results of the recorded frames: results come in order, so once a frame after the last recorded one
+    # has its result, a recorded frame without one was skipped (keep-last 1: how many depends on the machine)
+    last = max(stamp for stamp, _ in recorded)
+    assert ros.spin_until(lambda: any(stamp > last for stamp, _ in list(live)), TIMEOUT), demo.log()
     assert demo.stop() == 0
     matched = [frame for frame in recorded if frame in live]
-    assert len(matched) >= FRAMES // 2, (len(matched), demo.log())
+    assert matched, demo.log()
 
     for storage in ('mcap', 'sqlite3'):
         out = tmp_path / f'classified_{storage}'

@@ -330,10 +330,13 @@ def test_connections_beyond_the_cap_get_503(server):
         extra = socket.create_connection((server.host, server.port), timeout=TIMEOUT)
         assert status_code(extra.recv(200)) == 503
         extra.close()
-        for sock in idle:   # the others are kept open, answered nothing
+        for sock in idle:   # the others are answered nothing (aiohttp may close one idle for its keep-alive time)
             sock.setblocking(False)
-            with pytest.raises(BlockingIOError):
-                sock.recv(200)
+            try:
+                answer = sock.recv(200)
+            except BlockingIOError:
+                answer = b''
+            assert answer == b'', answer
     finally:
         held.close()
         for sock in idle:
@@ -356,6 +359,8 @@ def test_stalled_clients_do_not_slow_the_pipeline_and_are_dropped(server):
     reader.close()
     rss_before = server.rss_kb()[1]
     print(f'rss before {rss_before} kB')
+    # the page keeps stalled clients for send_timeout: here as long as a wait may last, until they are to be dropped
+    set_web(server, send_timeout=TIMEOUT)
     stalled = [open_stream(server, 'coffee', rcvbuf=4096) for _ in range(20)]
     try:
         # stalled for real: every client's unsent data waits in the server, its socket buffers being full
@@ -363,9 +368,7 @@ def test_stalled_clients_do_not_slow_the_pipeline_and_are_dropped(server):
         jpeg_bytes = len(urllib.request.urlopen(server.url + 'frame/coffee', timeout=TIMEOUT).read())
         bound = 2 * 65536 + 2 * jpeg_bytes
         before = dict(counts(status), coffee=frames(status))
-        # frames and results keep coming while all of them stall, and no client's buffer grows with them (for as
-        # long as that takes: the page keeps stalled clients for send_timeout, here as long as a wait may last)
-        set_web(server, send_timeout=TIMEOUT)
+        # frames and results keep coming while all of them stall, and no client's buffer grows with them
         while True:
             assert max(status['stream_buffers']) <= bound, (status['stream_buffers'], bound)
             now = dict(counts(status), coffee=frames(status))
@@ -377,7 +380,7 @@ def test_stalled_clients_do_not_slow_the_pipeline_and_are_dropped(server):
         rss_stalled = server.rss_kb()[0]
         print(f'rss with 20 stalled clients {rss_stalled} kB')
         assert rss_stalled - rss_before < MEMORY_SLACK_KB
-        # a client that takes no frame for send_timeout is dropped
+        # a client that takes no frame for send_timeout is dropped, also when send_timeout is lowered while it stalls
         set_web(server, send_timeout=1.0)
         server.wait(lambda st: st['streams'] == 0)
     finally:
@@ -468,9 +471,12 @@ def test_cameras_added_and_removed_while_serving(tmp_path):
         received = b''
         while b'image/jpeg' not in received:
             received += stream.recv(65536)
-        html = browse(web.url, tmp_path, '--virtual-time-budget=8000', '--dump-dom').partition('<script')[0]
-        assert 'id="camera-second"' in html and 'id="camera-first"' not in html, html
-        assert re.search(r'id="camera-second".*?class="size">64x48<', html, re.S), html
+
+        def swapped(html):
+            return 'id="camera-second"' in html and 'id="camera-first"' not in html and \
+                re.search(r'id="camera-second".*?class="size">64x48<', html, re.S)
+        html = browse_until(swapped, web.url, tmp_path)
+        assert swapped(html), html
         while not received.endswith(b'\r\n0\r\n\r\n'):  # the removed camera's stream ends: its last chunk
             received += stream.recv(65536)
         stream.close()

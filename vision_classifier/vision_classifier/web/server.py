@@ -28,6 +28,7 @@ RATE_SECONDS = 5.0        # rates count the arrivals of the last few seconds
 RATE_SAMPLES = 300        # and at most this many of them
 MAX_CONNECTIONS = 64      # open HTTP connections; more get 503 and are closed
 STREAM_SNDBUF = 256 * 1024  # kernel send buffer of a stream's socket: what a stalled client holds there
+SEND_CHECK_SECONDS = 0.5  # how often a stalled write is checked against send_timeout (which may change meanwhile)
 # cameras the page shows as MJPEG; the others as refreshed snapshots (browsers open at most 6 connections per host)
 PAGE_STREAMS = 4
 BOUNDARY = 'frame'
@@ -359,9 +360,7 @@ class WebServer:
                     continue
                 part = (f'--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(data)}\r\n\r\n'
                         .encode() + data + b'\r\n')
-                try:
-                    await asyncio.wait_for(response.write(part), self.send_timeout)
-                except asyncio.TimeoutError:  # stalled client: drop it with whatever it has not taken
+                if not await self._send(response, part):  # stalled client: drop it with whatever it has not taken
                     if request.transport is not None:
                         request.transport.abort()
                     break
@@ -370,6 +369,16 @@ class WebServer:
         finally:
             self.streams.pop(response, None)
         return response
+
+    async def _send(self, response, part):
+        """Write `part`; return False once the client has taken nothing for send_timeout, read as it is changed."""
+        began, write = self.loop.time(), asyncio.ensure_future(response.write(part))
+        while not (await asyncio.wait({write}, timeout=SEND_CHECK_SECONDS))[0]:
+            if self.loop.time() - began > self.send_timeout:
+                write.cancel()
+                return False
+        write.result()  # a client gone raises here
+        return True
 
 
 @web.middleware
