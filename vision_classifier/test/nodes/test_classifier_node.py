@@ -86,21 +86,22 @@ def test_thresholds_change_at_run_time(ros, classifier, photos):
     def set_params(**values):
         return set_parameters(ros, 'my_classifier', **values)
 
+    def classes_of_a_new_frame(second):
+        """Send the coffee photo stamped `second` until its result comes (a result of an earlier frame may follow)."""
+        coffee = image_msg(photos['coffee.png'], stamp=(second, 0))
+        assert publish_until(ros, publisher, received, [coffee],
+                             lambda r: any(stamp_of(m) == (second, 0) for m in r)), process.log()
+        return [c.class_name for c in next(m for m in received if stamp_of(m) == (second, 0)).classifications]
+
     results = set_params(default_minimum_confidence=0.5, max_classifications=0)
     assert all(r.successful for r in results)
-    coffee = image_msg(photos['coffee.png'], stamp=(10, 0))
-    assert publish_until(ros, publisher, received, [coffee], lambda r: r), process.log()
-    assert [c.class_name for c in received[-1].classifications] == ['espresso']
+    assert classes_of_a_new_frame(10) == ['espresso']
 
     set_params(label_confidences=['CUP:0.01', 'tabby:0.01'])
-    received.clear()
-    assert publish_until(ros, publisher, received, [coffee], lambda r: r)
-    assert [c.class_name for c in received[-1].classifications] == ['cup']
+    assert classes_of_a_new_frame(11) == ['cup']
 
     set_params(label_confidences=[''])  # `ros2 param set ... "['']"` clears the list
-    received.clear()
-    assert publish_until(ros, publisher, received, [coffee], lambda r: r)
-    assert [c.class_name for c in received[-1].classifications] == ['espresso'], 'default_minimum_confidence again'
+    assert classes_of_a_new_frame(12) == ['espresso'], 'default_minimum_confidence again'
 
     bad = set_params(default_minimum_confidence=1.5)
     assert not bad[0].successful
