@@ -15,14 +15,14 @@ class StartupError(RuntimeError):
     """A node that cannot start; main() prints the message and exits with status 1."""
 
 
-STOP_CHECK_SECONDS = 0.5  # a stop signal whose wake-up of the executor was lost still ends the spin
+STOP_CHECK_SECONDS = 0.5  # how often the spin reads the stop flag when no callback is ready
 
 
 def run_node(node_class, args=None):
     """Create and spin `node_class` until Ctrl-C or shutdown; return the exit code."""
-    # rclpy's handler, installed by init, wakes the executor and then calls this one, which ends the spin: no
-    # KeyboardInterrupt at a random point (raised inside a __del__ it prints a traceback and is lost). rclpy also
-    # shuts the context down, but possibly after the woken executor has checked it: the spin must not rely on that.
+    # rclpy's handler, installed by init, calls this one (a flag, read between spins: no KeyboardInterrupt at a random
+    # point, which inside a __del__ prints a traceback and is lost), then wakes the executor; spin_once waits again
+    # when no callback is ready, so it returns every STOP_CHECK_SECONDS to read the flag.
     stop = [False]
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda signum, frame: stop.__setitem__(0, True))
